@@ -1,0 +1,364 @@
+//! Command-line interface: arguments -> library calls -> stdout / files, and the exit code.
+//!
+//! stdout carries manifests only (ArgoCD applies whatever it reads there); every diagnostic goes
+//! to stderr, and on any error nothing at all is printed to stdout.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::output::{self, Format};
+use crate::render::Renderer;
+use crate::values::{self, Override, Problems, Source};
+
+/// Exit codes, documented in the README.
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// The values are invalid (or, for `diff`, the manifests differ).
+    pub const INVALID: u8 = 1;
+    /// The command line is wrong (clap's own code).
+    pub const USAGE: u8 = 2;
+    /// Reading or writing a file failed.
+    pub const IO: u8 = 3;
+    /// A bug in cnpgtp: a template rendered something that does not type-check.
+    pub const INTERNAL: u8 = 4;
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  cnpgtp render                              render the embedded defaults
+  cnpgtp render -f values/minimal.yaml       render one database
+  cnpgtp render -f base.yaml -f prod.yaml --set postgres.instances=3
+  cnpgtp render values.yaml | kubectl apply -f -
+  cnpgtp render --output-dir manifests/ -f values.yaml
+  cnpgtp render dbs/*/ --output-dir out/     one database per directory (fleet)
+  cnpgtp values > values.yaml                commented defaults to start from
+  cnpgtp schema > values.schema.json         JSON Schema for editors";
+
+#[derive(Debug, Parser)]
+#[command(name = "cnpgtp", version, about = "Render CloudNativePG + cert-manager + Teleport manifests for a production PostgreSQL cluster from one values file", after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render the manifests (to stdout, or to --output-dir).
+    #[command(after_help = EXAMPLES)]
+    Render(RenderArgs),
+    /// Print the commented default values.
+    Values,
+    /// Print the JSON Schema of the values file.
+    Schema,
+    /// Print a shell completion script.
+    Completions {
+        /// Shell to generate completions for.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RenderArgs {
+    /// Databases to render: each FILE (or DIR containing values.yaml) is one database, layered
+    /// after the -f files. Without any, one database is rendered from the -f files alone.
+    #[arg(value_name = "FILE|DIR")]
+    pub databases: Vec<PathBuf>,
+    /// Values file layered over the defaults (repeatable, in order; `-` reads stdin).
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// Set a value, typed like Helm (`postgres.instances=3`, `a.b=true`, `list={a;b}`); repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+    /// Set a value as a string (`stage=01`); repeatable.
+    #[arg(long = "set-string", value_name = "PATH=VALUE")]
+    pub set_string: Vec<String>,
+    /// Namespace of every object (overrides `namespace`).
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+    /// Cluster (release) name (overrides `name`).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Write one file per object plus kustomization.yaml into DIR (DIR/<name>/ for several databases).
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Yaml)]
+    pub format: Format,
+}
+
+/// An error with the exit code it maps to.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub error: anyhow::Error,
+}
+
+impl Failure {
+    fn new(code: u8, error: impl Into<anyhow::Error>) -> Self {
+        Self {
+            code,
+            error: error.into(),
+        }
+    }
+}
+
+/// Entry point of the binary.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
+    match run(&cli) {
+        Ok(out) => {
+            let mut stdout = std::io::stdout().lock();
+            match stdout
+                .write_all(out.as_bytes())
+                .and_then(|()| stdout.flush())
+            {
+                Ok(()) => ExitCode::from(exit::OK),
+                // A closed pipe (`| head`) is the reader's choice, not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(exit::OK),
+                Err(e) => {
+                    eprintln!("error: writing to stdout: {e}");
+                    ExitCode::from(exit::IO)
+                }
+            }
+        }
+        Err(failure) => {
+            eprintln!("error: {:#}", failure.error);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+/// Runs a command and returns what goes to stdout. Nothing is printed on failure.
+pub fn run(cli: &Cli) -> Result<String, Failure> {
+    match &cli.command {
+        Command::Render(args) => render(args),
+        Command::Values => Ok(values::DEFAULTS.to_string()),
+        Command::Schema => Ok(serde_json::to_string_pretty(&values::schema())
+            .map_err(|e| Failure::new(exit::INTERNAL, e))?
+            + "\n"),
+        Command::Completions { shell } => {
+            let mut buffer = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "cnpgtp", &mut buffer);
+            Ok(String::from_utf8_lossy(&buffer).into_owned())
+        }
+    }
+}
+
+/// One database to render: the per-database source (if any) and the directory name that
+/// supplies its default name.
+struct Database {
+    source: Option<Source>,
+    default_name: Option<String>,
+}
+
+fn read_sources(paths: &[PathBuf]) -> Result<Vec<Source>, Problems> {
+    let mut sources = Vec::new();
+    let mut problems = Vec::new();
+    for path in paths {
+        match Source::read(path) {
+            Ok(source) => sources.push(source),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if problems.is_empty() {
+        Ok(sources)
+    } else {
+        Err(Problems(problems))
+    }
+}
+
+/// File names looked for in a database directory, in order.
+pub const DIRECTORY_VALUES: &[&str] = &["values.yaml", "cnpgtp.yaml"];
+
+fn database_list(args: &RenderArgs) -> Result<Vec<Database>, Problems> {
+    if args.databases.is_empty() {
+        return Ok(vec![Database {
+            source: None,
+            default_name: None,
+        }]);
+    }
+    let mut databases = Vec::new();
+    let mut problems = Vec::new();
+    for path in &args.databases {
+        let (file, default_name) = if path.is_dir() {
+            let found = DIRECTORY_VALUES
+                .iter()
+                .map(|n| path.join(n))
+                .find(|p| p.is_file());
+            let dir_name = path
+                .canonicalize()
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+            match found {
+                Some(file) => (file, dir_name),
+                None => {
+                    problems.push(values::Problem::new(
+                        Some(crate::yaml::Origin {
+                            source: path.display().to_string().into(),
+                            line: 0,
+                            column: 0,
+                        }),
+                        values::KeyPath::default(),
+                        "this directory holds no values.yaml",
+                        "add a values.yaml to it, or name the values file directly",
+                    ));
+                    continue;
+                }
+            }
+        } else {
+            (path.clone(), None)
+        };
+        match Source::read(&file) {
+            Ok(source) => databases.push(Database {
+                source: Some(source),
+                default_name,
+            }),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if problems.is_empty() {
+        Ok(databases)
+    } else {
+        Err(Problems(problems))
+    }
+}
+
+fn overrides(args: &RenderArgs) -> Vec<Override> {
+    let mut list: Vec<Override> = args
+        .set
+        .iter()
+        .map(|s| Override::Set {
+            argument: s.clone(),
+            typed: true,
+        })
+        .collect();
+    list.extend(args.set_string.iter().map(|s| Override::Set {
+        argument: s.clone(),
+        typed: false,
+    }));
+    if let Some(name) = &args.name {
+        list.push(Override::Key {
+            path: "name".into(),
+            value: name.clone(),
+            from: "--name".into(),
+        });
+    }
+    if let Some(namespace) = &args.namespace {
+        list.push(Override::Key {
+            path: "namespace".into(),
+            value: namespace.clone(),
+            from: "--namespace".into(),
+        });
+    }
+    list
+}
+
+fn render(args: &RenderArgs) -> Result<String, Failure> {
+    let invalid = |p: Problems| Failure::new(exit::INVALID, p);
+    let shared = read_sources(&args.values).map_err(invalid)?;
+    let databases = database_list(args).map_err(invalid)?;
+    let renderer = Renderer::new();
+    let overrides = overrides(args);
+
+    let mut rendered = Vec::new();
+    let mut all_problems = Vec::new();
+    for database in &databases {
+        let mut sources = Vec::new();
+        if let Some(name) = &database.default_name {
+            // The directory name is the default name; any values file may still set `name`.
+            sources.push(Source {
+                name: format!("directory name of {name}"),
+                text: format!("name: {}\n", serde_json::Value::String(name.clone())),
+            });
+        }
+        sources.extend(shared.iter().cloned());
+        sources.extend(database.source.clone());
+        match values::load(&sources, &overrides) {
+            Ok(loaded) => {
+                for warning in &loaded.warnings {
+                    eprintln!("warning: {warning}");
+                }
+                let manifests = renderer
+                    .render(&loaded.values)
+                    .map_err(|e| Failure::new(exit::INTERNAL, e))?;
+                rendered.push((loaded.values.name.clone(), manifests));
+            }
+            Err(problems) => all_problems.extend(problems.0),
+        }
+    }
+    if !all_problems.is_empty() {
+        return Err(invalid(Problems(all_problems)));
+    }
+    check_unique_names(&rendered)?;
+
+    match &args.output_dir {
+        None => {
+            let mut out = String::new();
+            if args.format == Format::Json {
+                let all: Vec<_> = rendered.into_iter().flat_map(|(_, m)| m).collect();
+                return output::stream(&all, Format::Json)
+                    .map_err(|e| Failure::new(exit::INTERNAL, e));
+            }
+            for (_, manifests) in &rendered {
+                out.push_str(
+                    &output::stream(manifests, args.format)
+                        .map_err(|e| Failure::new(exit::INTERNAL, e))?,
+                );
+            }
+            Ok(out)
+        }
+        Some(dir) => {
+            let several = databases.len() > 1;
+            let mut targets = BTreeMap::new();
+            for (name, manifests) in &rendered {
+                let target = if several { dir.join(name) } else { dir.clone() };
+                targets.insert(
+                    target,
+                    output::directory_files(manifests, args.format)
+                        .map_err(|e| Failure::new(exit::INTERNAL, e))?,
+                );
+            }
+            output::write_directories(&targets).map_err(|e| Failure::new(exit::IO, e))?;
+            Ok(String::new())
+        }
+    }
+}
+
+fn check_unique_names(
+    rendered: &[(String, Vec<crate::manifest::Manifest>)],
+) -> Result<(), Failure> {
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, _) in rendered {
+        if !seen.insert(name) {
+            return Err(Failure::new(
+                exit::INVALID,
+                anyhow::anyhow!("two databases are both named `{name}`: give each its own `name`"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Reads a values file as the CLI would (used by tests and the plugin).
+pub fn read_values_file(path: &Path) -> Result<Source> {
+    Source::read(path)
+        .map_err(|p| anyhow::anyhow!("{p}"))
+        .context("reading values")
+}

@@ -1,0 +1,271 @@
+//! The CloudNativePG Cluster: image, bootstrap SQL, managed roles, pg_hba, certificates.
+//!
+//! Access model. The Teleport users are managed roles whose rights are memberships CloudNativePG
+//! keeps reconciled (`pg_read_all_data`, `pg_write_all_data`), so they cover tables created after
+//! bootstrap, unlike `ALTER DEFAULT PRIVILEGES` run by the superuser. They have no password and
+//! are admitted only by `hostssl ... cert` rules for the application database; a trailing `reject`
+//! rule keeps them from falling through to CloudNativePG's catch-all password rule.
+//!
+//! Bootstrap SQL. CloudNativePG creates the owner before any post-init SQL, so none of it creates
+//! the owner. The pooler's auth role and lookup function are created here because cnpgtp issues
+//! the pooler certificate itself (see `pooler`), which turns off CloudNativePG's automatic
+//! integration. All identifiers were validated as plain SQL identifiers, so no value can change
+//! the meaning of a statement.
+
+use serde_json::{Value as Json, json};
+
+use crate::certs;
+use crate::manifest::Kind;
+use crate::render::{Common, Planned};
+use crate::values::{AntiAffinity, ImageFlavour, Values};
+
+/// Pinned minor versions of the CloudNativePG images (catalog of 2026-08-31, trixie).
+const IMAGE_MINORS: &[(u32, &str)] = &[
+    (14, "14.24"),
+    (15, "15.19"),
+    (16, "16.15"),
+    (17, "17.11"),
+    (18, "18.6"),
+];
+const IMAGE_REPOSITORY: &str = "ghcr.io/cloudnative-pg/postgresql";
+
+/// The role PgBouncer authenticates as; CloudNativePG's fixed pg_hba rule admits it by certificate.
+pub const POOLER_AUTH_ROLE: &str = "cnpg_pooler_pgbouncer";
+/// The query PgBouncer runs (in database `postgres`) to fetch a user's password hash.
+pub const POOLER_AUTH_QUERY: &str = "SELECT usename, passwd FROM public.user_search($1)";
+
+/// The PostgreSQL image for these values.
+pub fn image(values: &Values) -> String {
+    if let Some(image) = &values.postgres.image {
+        return image.clone();
+    }
+    let version = IMAGE_MINORS
+        .iter()
+        .find(|(major, _)| *major == values.postgres.major)
+        .map_or_else(
+            || values.postgres.major.to_string(),
+            |(_, v)| (*v).to_string(),
+        );
+    let flavour = match values.postgres.image_flavour {
+        ImageFlavour::Minimal => "minimal",
+        ImageFlavour::Standard => "standard",
+    };
+    format!("{IMAGE_REPOSITORY}:{version}-{flavour}-trixie")
+}
+
+/// `app.kubernetes.io/version`: the image tag when it is a valid label value, else the major.
+pub fn postgres_version_label(values: &Values) -> String {
+    let image = image(values);
+    let tag = image
+        .split('@')
+        .next()
+        .unwrap_or("")
+        .rsplit_once(':')
+        .map_or("", |(_, t)| t);
+    let valid = !tag.is_empty()
+        && tag.len() <= 63
+        && tag
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if valid {
+        tag.to_string()
+    } else {
+        values.postgres.major.to_string()
+    }
+}
+
+/// SQL run once in database `postgres` at bootstrap.
+pub fn post_init_sql(values: &Values) -> Vec<String> {
+    let read_user = &values.access.read_user.name;
+    vec![
+        format!("CREATE ROLE {POOLER_AUTH_ROLE} WITH LOGIN"),
+        format!("GRANT CONNECT ON DATABASE postgres TO {POOLER_AUTH_ROLE}"),
+        // Never hands out a superuser's secret, and pins search_path so the SECURITY DEFINER
+        // function cannot be hijacked through objects in other schemas.
+        "CREATE OR REPLACE FUNCTION public.user_search(uname TEXT) RETURNS TABLE (usename name, passwd text) \
+         LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp \
+         AS 'SELECT usename, passwd FROM pg_catalog.pg_shadow WHERE usename = $1 AND NOT usesuper'"
+            .to_string(),
+        "REVOKE ALL ON FUNCTION public.user_search(text) FROM public".to_string(),
+        format!("GRANT EXECUTE ON FUNCTION public.user_search(text) TO {POOLER_AUTH_ROLE}"),
+        // PostgreSQL 14 still lets every role create objects in `public`.
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC".to_string(),
+        // Created here so its per-role setting can be stored now; CloudNativePG's managed-role
+        // reconciler adopts the role and applies LOGIN, limits and memberships.
+        format!("CREATE ROLE {read_user} NOLOGIN"),
+        format!("ALTER ROLE {read_user} SET default_transaction_read_only = on"),
+    ]
+}
+
+/// SQL run once in the application database, after CloudNativePG created it for the owner.
+pub fn post_init_application_sql(values: &Values) -> Vec<String> {
+    vec![
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC".to_string(),
+        format!("ALTER SCHEMA public OWNER TO {}", values.database.owner),
+    ]
+}
+
+/// Lines CloudNativePG inserts after its fixed rules and before `host all all all scram-sha-256`.
+pub fn pg_hba(values: &Values) -> Vec<String> {
+    let database = &values.database.name;
+    let mut cert_roles = vec![
+        values.access.read_user.name.clone(),
+        values.access.write_user.name.clone(),
+    ];
+    cert_roles.extend(
+        values
+            .roles
+            .iter()
+            .filter(|r| r.certificate_login)
+            .map(|r| r.name.clone()),
+    );
+    let mut lines: Vec<String> = cert_roles
+        .iter()
+        .map(|role| format!("hostssl {database} {role} all cert"))
+        .collect();
+    for role in [
+        &values.access.read_user.name,
+        &values.access.write_user.name,
+    ] {
+        lines.push(format!("host all {role} all reject"));
+    }
+    lines
+}
+
+/// `spec.managed.roles`.
+pub fn managed_roles(values: &Values) -> Json {
+    let access = &values.access;
+    let mut roles = vec![
+        json!({
+            "name": access.read_user.name,
+            "comment": "Teleport read-only access (client certificate only)",
+            "ensure": "present",
+            "login": true,
+            "inherit": true,
+            "connectionLimit": access.read_user.connection_limit,
+            "inRoles": ["pg_read_all_data"],
+            "disablePassword": true,
+        }),
+        json!({
+            "name": access.write_user.name,
+            "comment": "Teleport read-write access (client certificate only)",
+            "ensure": "present",
+            "login": true,
+            "inherit": true,
+            "connectionLimit": access.write_user.connection_limit,
+            "inRoles": ["pg_read_all_data", "pg_write_all_data"],
+            "disablePassword": true,
+        }),
+    ];
+    for role in &values.roles {
+        let mut entry = json!({
+            "name": role.name,
+            "ensure": "present",
+            "login": role.login,
+            "inherit": true,
+            "createdb": role.createdb,
+            "connectionLimit": role.connection_limit,
+            "inRoles": role.in_roles,
+        });
+        if let Some(comment) = &role.comment {
+            entry["comment"] = json!(comment);
+        }
+        match &role.password_secret {
+            Some(secret) => entry["passwordSecret"] = json!({"name": secret}),
+            None => entry["disablePassword"] = json!(true),
+        }
+        roles.push(entry);
+    }
+    Json::Array(roles)
+}
+
+fn quantity_resources(values: &Values) -> Json {
+    let r = &values.postgres.resources;
+    let mut requests = serde_json::Map::new();
+    let mut limits = serde_json::Map::new();
+    if let Some(cpu) = &r.cpu {
+        requests.insert("cpu".into(), json!(cpu));
+    }
+    if let Some(memory) = &r.memory {
+        requests.insert("memory".into(), json!(memory));
+        limits.insert("memory".into(), json!(memory));
+    }
+    if requests.is_empty() {
+        return Json::Null;
+    }
+    let mut out = json!({"requests": requests});
+    if !limits.is_empty() {
+        out["limits"] = Json::Object(limits);
+    }
+    out
+}
+
+pub fn plan(common: &Common) -> Vec<Planned> {
+    let values = common.values;
+    let names = &common.names;
+    let pg = &values.postgres;
+    let owner_secret = if let Some(existing) = &values.database.owner_password.existing_secret {
+        Json::String(existing.clone())
+    } else if values.database.owner_password.value.is_some() {
+        Json::String(names.owner_secret.clone())
+    } else {
+        Json::Null
+    };
+    let topology_spread = if pg.topology_spread.enabled {
+        json!([{
+            "maxSkew": 1,
+            "topologyKey": pg.topology_spread.topology_key,
+            "whenUnsatisfiable": pg.topology_spread.when_unsatisfiable,
+            "labelSelector": {"matchLabels": {"cnpg.io/cluster": names.cluster, "cnpg.io/podRole": "instance"}},
+        }])
+    } else {
+        json!([])
+    };
+    let mut planned = Vec::new();
+    if let Some(password) = &values.database.owner_password.value {
+        planned.push(
+            common
+                .object(
+                    "basic-auth-secret.yaml",
+                    Kind::Secret,
+                    &names.owner_secret,
+                    "database",
+                    json!({"username": values.database.owner, "password": password}),
+                )
+                // CloudNativePG applies password changes in labelled Secrets immediately.
+                .with_label(crate::certs::RELOAD_LABEL, "true"),
+        );
+    }
+    planned.push(common.object(
+        "cluster.yaml",
+        Kind::Cluster,
+        &names.cluster,
+        "database",
+        json!({
+            "instances": pg.instances,
+            "image": image(values),
+            "enable_superuser_access": pg.enable_superuser_access,
+            "parameters": pg.parameters,
+            "pg_hba": pg_hba(values),
+            "database": values.database.name,
+            "owner": values.database.owner,
+            "owner_secret": owner_secret,
+            "encoding": values.database.encoding,
+            "locale_collate": values.database.locale_collate,
+            "locale_c_type": values.database.locale_c_type,
+            "data_checksums": values.database.data_checksums,
+            "post_init_sql": post_init_sql(values),
+            "post_init_application_sql": post_init_application_sql(values),
+            "storage": {"size": pg.storage.size, "storageClass": pg.storage.storage_class},
+            "wal_storage": pg.wal_storage.size.as_ref().map(|size| json!({"size": size, "storageClass": pg.wal_storage.storage_class})),
+            "resources": quantity_resources(values),
+            "anti_affinity": match pg.pod_anti_affinity { AntiAffinity::Preferred => "preferred", AntiAffinity::Required => "required" },
+            "node_selector": pg.node_selector,
+            "topology_spread": topology_spread,
+            "priority_class_name": pg.priority_class_name,
+            "certificates": certs::cluster_certificates(common),
+            "roles": managed_roles(values),
+        }),
+    ));
+    planned
+}

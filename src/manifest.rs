@@ -1,0 +1,144 @@
+//! Typed manifests: every rendered document becomes one of these before it is written.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+
+use crate::crds::Typed;
+use crate::crds::cert_manager::{Certificate, Issuer};
+use crate::crds::cnpg::{Cluster, Pooler};
+use crate::crds::external_secrets::{ExternalSecret, SecretStore};
+
+/// The kinds cnpgtp renders. The declaration order is the apply order: an object comes after
+/// everything it points at (Secrets and RBAC, then issuers, certificates, the CA bundle, the
+/// Cluster, and last what needs a running Cluster).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    ServiceAccount,
+    Secret,
+    ConfigMap,
+    Role,
+    RoleBinding,
+    Issuer,
+    Certificate,
+    SecretStore,
+    ExternalSecret,
+    Deployment,
+    Cluster,
+    Pooler,
+    Job,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::ServiceAccount => "ServiceAccount",
+            Kind::Secret => "Secret",
+            Kind::ConfigMap => "ConfigMap",
+            Kind::Role => "Role",
+            Kind::RoleBinding => "RoleBinding",
+            Kind::Issuer => "Issuer",
+            Kind::Certificate => "Certificate",
+            Kind::SecretStore => "SecretStore",
+            Kind::ExternalSecret => "ExternalSecret",
+            Kind::Deployment => "Deployment",
+            Kind::Cluster => "Cluster",
+            Kind::Pooler => "Pooler",
+            Kind::Job => "Job",
+        }
+    }
+}
+
+/// One typed object. Serializes as the object itself.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Object {
+    ServiceAccount(ServiceAccount),
+    Secret(Secret),
+    ConfigMap(ConfigMap),
+    Role(Role),
+    RoleBinding(RoleBinding),
+    Issuer(Issuer),
+    Certificate(Certificate),
+    SecretStore(SecretStore),
+    ExternalSecret(ExternalSecret),
+    Deployment(Deployment),
+    Cluster(Cluster),
+    Pooler(Pooler),
+    Job(Job),
+}
+
+macro_rules! dispatch {
+    ($self:expr, $inner:ident => $body:expr) => {
+        match $self {
+            Object::ServiceAccount($inner) => $body,
+            Object::Secret($inner) => $body,
+            Object::ConfigMap($inner) => $body,
+            Object::Role($inner) => $body,
+            Object::RoleBinding($inner) => $body,
+            Object::Issuer($inner) => $body,
+            Object::Certificate($inner) => $body,
+            Object::SecretStore($inner) => $body,
+            Object::ExternalSecret($inner) => $body,
+            Object::Deployment($inner) => $body,
+            Object::Cluster($inner) => $body,
+            Object::Pooler($inner) => $body,
+            Object::Job($inner) => $body,
+        }
+    };
+}
+
+impl Object {
+    /// Parses a rendered document as `kind`, refusing unknown fields and a wrong apiVersion/kind.
+    pub fn parse(kind: Kind, text: &str) -> Result<Object, String> {
+        fn typed<T: serde::de::DeserializeOwned + Typed>(text: &str) -> Result<T, String> {
+            let object: T = crate::yaml::object_from_str(text)?;
+            object.check_type()?;
+            Ok(object)
+        }
+        Ok(match kind {
+            Kind::ServiceAccount => Object::ServiceAccount(typed(text)?),
+            Kind::Secret => Object::Secret(typed(text)?),
+            Kind::ConfigMap => Object::ConfigMap(typed(text)?),
+            Kind::Role => Object::Role(typed(text)?),
+            Kind::RoleBinding => Object::RoleBinding(typed(text)?),
+            Kind::Issuer => Object::Issuer(typed(text)?),
+            Kind::Certificate => Object::Certificate(typed(text)?),
+            Kind::SecretStore => Object::SecretStore(typed(text)?),
+            Kind::ExternalSecret => Object::ExternalSecret(typed(text)?),
+            Kind::Deployment => Object::Deployment(typed(text)?),
+            Kind::Cluster => Object::Cluster(typed(text)?),
+            Kind::Pooler => Object::Pooler(typed(text)?),
+            Kind::Job => Object::Job(typed(text)?),
+        })
+    }
+
+    pub fn metadata(&self) -> &ObjectMeta {
+        dispatch!(self, o => o.metadata())
+    }
+
+    pub fn name(&self) -> &str {
+        self.metadata().name.as_deref().unwrap_or_default()
+    }
+}
+
+/// A rendered, typed object with its kind (which fixes its place in the output).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    pub kind: Kind,
+    pub object: Object,
+}
+
+impl Manifest {
+    /// File name used by `--output-dir`: apply order, kind and name, so `ls` shows the order.
+    pub fn file_name(&self, position: usize) -> String {
+        format!(
+            "{position:02}-{}-{}.yaml",
+            self.kind.as_str().to_lowercase(),
+            self.object.name()
+        )
+    }
+}

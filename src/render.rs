@@ -1,0 +1,160 @@
+//! The render pipeline: validated values -> plan (which objects exist, decided here in Rust) ->
+//! one template per object -> typed object.
+//!
+//! Templates are minijinja files embedded at build time, named `*.yaml` so minijinja escapes every
+//! interpolated value as JSON (valid YAML): a value is always one scalar or one flow collection,
+//! never new keys or documents. Undefined variables are errors.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context as _, Result};
+use minijinja::{Environment, UndefinedBehavior};
+use serde_json::{Value as Json, json};
+
+use crate::manifest::{Kind, Manifest, Object};
+use crate::naming::Names;
+use crate::values::Values;
+use crate::{ca_bundle, certs, cnpg, pooler};
+
+/// One object the plan says exists: its template, kind and template context.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub template: &'static str,
+    pub kind: Kind,
+    pub context: Json,
+}
+
+impl Planned {
+    /// Adds a label to the object's metadata (e.g. `cnpg.io/reload` on Secrets CNPG reads).
+    #[must_use]
+    pub fn with_label(mut self, key: &str, value: &str) -> Self {
+        self.context["metadata"]["labels"][key] = Json::String(value.to_string());
+        self
+    }
+}
+
+/// What every integration module reads: the values, the derived names and the label set.
+pub struct Common<'a> {
+    pub values: &'a Values,
+    pub names: Names,
+}
+
+impl<'a> Common<'a> {
+    pub fn new(values: &'a Values) -> Self {
+        Self {
+            values,
+            names: Names::new(&values.name),
+        }
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.values.namespace
+    }
+
+    /// Standard labels plus the user's extra labels; `component` says which part of the
+    /// database the object belongs to.
+    pub fn labels(&self, component: &str) -> BTreeMap<String, String> {
+        let mut labels = self.values.labels.clone();
+        let fixed = [
+            ("app.kubernetes.io/name", "postgresql".to_string()),
+            ("app.kubernetes.io/instance", self.values.name.clone()),
+            ("app.kubernetes.io/component", component.to_string()),
+            ("app.kubernetes.io/part-of", self.values.name.clone()),
+            ("app.kubernetes.io/managed-by", "cnpgtp".to_string()),
+            (
+                "app.kubernetes.io/version",
+                cnpg::postgres_version_label(self.values),
+            ),
+            ("cnpgtp.io/stage", self.values.stage.clone()),
+        ];
+        for (key, value) in fixed {
+            labels.insert(key.to_string(), value);
+        }
+        labels
+    }
+
+    /// `metadata` of a namespaced object, as the templates receive it.
+    pub fn metadata(&self, name: &str, component: &str) -> Json {
+        json!({"name": name, "namespace": self.namespace(), "labels": self.labels(component)})
+    }
+
+    /// A planned object whose context holds `metadata` plus `fields`.
+    pub fn object(
+        &self,
+        template: &'static str,
+        kind: Kind,
+        name: &str,
+        component: &str,
+        fields: Json,
+    ) -> Planned {
+        let mut context = json!({"metadata": self.metadata(name, component)});
+        if let (Json::Object(target), Json::Object(extra)) = (&mut context, fields) {
+            target.extend(extra);
+        }
+        Planned {
+            template,
+            kind,
+            context,
+        }
+    }
+}
+
+/// Compiled templates; build once per process and render many databases with it.
+pub struct Renderer {
+    env: Environment<'static>,
+}
+
+impl Default for Renderer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Renderer {
+    pub fn new() -> Self {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_debug(true);
+        minijinja_embed::load_templates!(&mut env);
+        Self { env }
+    }
+
+    /// Every object of one database, typed, in apply order.
+    pub fn render(&self, values: &Values) -> Result<Vec<Manifest>> {
+        let common = Common::new(values);
+        let mut manifests = Vec::new();
+        for planned in plan(&common) {
+            let template = self
+                .env
+                .get_template(planned.template)
+                .with_context(|| format!("template {} is missing", planned.template))?;
+            let text = template
+                .render(&planned.context)
+                .map_err(|e| anyhow::anyhow!("{e:#}"))
+                .with_context(|| format!("rendering template {}", planned.template))?;
+            let object = Object::parse(planned.kind, &text).map_err(|e| {
+                anyhow::anyhow!(
+                    "template {} rendered a {} that does not type-check: {e}",
+                    planned.template,
+                    planned.kind.as_str()
+                )
+            })?;
+            manifests.push(Manifest {
+                kind: planned.kind,
+                object,
+            });
+        }
+        manifests.sort_by_key(|m| m.kind);
+        Ok(manifests)
+    }
+}
+
+/// Which objects exist for these values.
+pub fn plan(common: &Common) -> Vec<Planned> {
+    let mut planned = Vec::new();
+    planned.extend(certs::plan(common));
+    planned.extend(ca_bundle::plan(common));
+    planned.extend(cnpg::plan(common));
+    planned.extend(pooler::plan(common));
+    planned
+}

@@ -1,0 +1,305 @@
+//! Values: from raw YAML layers to a validated [`Values`] model.
+//!
+//! `load` reads the embedded defaults, each values file and each `--set`, merges them (keeping
+//! the file, line and column of every node), validates the result against the JSON Schema of
+//! [`Values`] and then runs the domain checks. Every problem is collected and reported at once,
+//! each naming its origin, key path and a fix.
+
+mod check;
+mod layers;
+mod model;
+
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+pub use model::*;
+
+use crate::yaml::{Origin, Tree};
+
+/// The commented default values, embedded in the binary; `cnpgtp values` prints them.
+pub const DEFAULTS: &str = include_str!("../values/defaults.yaml");
+/// Display name of the defaults layer in error messages.
+pub const DEFAULTS_NAME: &str = "<embedded defaults>";
+/// Larger values files are refused before parsing: real ones are a few kilobytes.
+pub const MAX_SOURCE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// One step in a key path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+/// A key path such as `postgres.parameters.max_connections` or `roles[0].name`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyPath(pub Vec<Segment>);
+
+impl KeyPath {
+    pub fn key(mut self, key: &str) -> Self {
+        self.0.push(Segment::Key(key.to_string()));
+        self
+    }
+
+    pub fn index(mut self, index: usize) -> Self {
+        self.0.push(Segment::Index(index));
+        self
+    }
+
+    /// Parses `a.b[0].c` (keys without dots, as used in checks).
+    pub fn parse(text: &str) -> Self {
+        let mut path = KeyPath::default();
+        for part in text.split('.') {
+            let (name, rest) = part.split_once('[').map_or((part, ""), |(n, r)| (n, r));
+            path = path.key(name);
+            if let Some(index) = rest.strip_suffix(']').and_then(|i| i.parse().ok()) {
+                path = path.index(index);
+            }
+        }
+        path
+    }
+
+    fn from_pointer(pointer: &str) -> Self {
+        KeyPath(
+            pointer
+                .split('/')
+                .skip(1)
+                .map(|raw| raw.replace("~1", "/").replace("~0", "~"))
+                .map(|seg| {
+                    seg.parse::<usize>()
+                        .map_or(Segment::Key(seg), Segment::Index)
+                })
+                .collect(),
+        )
+    }
+}
+
+impl fmt::Display for KeyPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return write!(f, "(top level)");
+        }
+        for (i, segment) in self.0.iter().enumerate() {
+            match segment {
+                Segment::Key(key) if key.contains('.') || key.is_empty() => write!(f, "[{key:?}]")?,
+                Segment::Key(key) if i == 0 => write!(f, "{key}")?,
+                Segment::Key(key) => write!(f, ".{key}")?,
+                Segment::Index(index) => write!(f, "[{index}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One thing wrong with the values, as the user will read it. Never carries the offending value,
+/// which may be a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub origin: Option<Origin>,
+    pub path: KeyPath,
+    pub message: String,
+    pub fix: String,
+}
+
+impl Problem {
+    pub fn new(
+        origin: Option<Origin>,
+        path: KeyPath,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Self {
+            origin,
+            path,
+            message: message.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.origin {
+            Some(origin) => write!(f, "{origin}: ")?,
+            None => write!(f, "<command line>: ")?,
+        }
+        if !self.path.0.is_empty() {
+            write!(f, "{}: ", self.path)?;
+        }
+        write!(f, "{}\n  fix: {}", self.message, self.fix)
+    }
+}
+
+/// All problems found in one load, reported together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct Problems(pub Vec<Problem>);
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.0.len();
+        writeln!(
+            f,
+            "invalid values ({count} problem{}):",
+            if count == 1 { "" } else { "s" }
+        )?;
+        for problem in &self.0 {
+            writeln!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A values source already read into memory.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    pub text: String,
+}
+
+impl Source {
+    /// Reads a values file (`-` is stdin), refusing directories, huge files and non-UTF-8 bytes.
+    pub fn read(path: &Path) -> Result<Source, Problem> {
+        let name = path.display().to_string();
+        let at = |message: String, fix: &str| {
+            Problem::new(
+                Some(Origin {
+                    source: Arc::from(name.as_str()),
+                    line: 0,
+                    column: 0,
+                }),
+                KeyPath::default(),
+                message,
+                fix,
+            )
+        };
+        let mut bytes = Vec::new();
+        if name == "-" {
+            std::io::stdin()
+                .take(MAX_SOURCE_BYTES + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| {
+                    at(
+                        format!("cannot read standard input: {e}"),
+                        "pipe a values file into cnpgtp",
+                    )
+                })?;
+        } else {
+            let metadata = std::fs::metadata(path).map_err(|e| {
+                at(
+                    format!("cannot read the values file: {e}"),
+                    "check the path; use -f FILE for each values file",
+                )
+            })?;
+            if metadata.is_dir() {
+                return Err(at(
+                    "this is a directory, not a values file".into(),
+                    "name a file, or give the directory as a positional argument to render a fleet",
+                ));
+            }
+            std::fs::File::open(path)
+                .and_then(|file| file.take(MAX_SOURCE_BYTES + 1).read_to_end(&mut bytes))
+                .map_err(|e| {
+                    at(
+                        format!("cannot read the values file: {e}"),
+                        "check the file's permissions",
+                    )
+                })?;
+        }
+        if bytes.len() as u64 > MAX_SOURCE_BYTES {
+            return Err(at(
+                format!(
+                    "the values file is larger than {} MiB",
+                    MAX_SOURCE_BYTES / 1024 / 1024
+                ),
+                "values files are small; split out data such as certificates into Secrets",
+            ));
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+            Problem::new(
+                Some(Origin {
+                    source: Arc::from(name.as_str()),
+                    line,
+                    column: 0,
+                }),
+                KeyPath::default(),
+                format!(
+                    "the file is not UTF-8 (invalid byte at offset {})",
+                    valid.len()
+                ),
+                "save the file as UTF-8",
+            )
+        })?;
+        Ok(Source { name, text })
+    }
+}
+
+/// An assignment from the command line or the environment, applied after all files.
+#[derive(Debug, Clone)]
+pub enum Override {
+    /// `--set path=value` (typed) or `--set-string` (typed = false).
+    Set { argument: String, typed: bool },
+    /// A single string key such as `name` from `--name`; `from` names the flag or variable.
+    Key {
+        path: String,
+        value: String,
+        from: String,
+    },
+}
+
+/// What a successful load returns: the model plus warnings for stderr.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub values: Values,
+    pub warnings: Vec<Problem>,
+}
+
+/// Loads defaults, then `sources`, then `overrides`, and validates the result.
+pub fn load(sources: &[Source], overrides: &[Override]) -> Result<Loaded, Problems> {
+    let mut problems = Vec::new();
+    let mut tree = layers::parse_source(DEFAULTS_NAME, DEFAULTS).map_err(|p| Problems(vec![p]))?;
+    for source in sources {
+        match layers::parse_source(&source.name, &source.text) {
+            Ok(layer) => layers::merge(&mut tree, layer),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    for item in overrides {
+        match item {
+            Override::Set { argument, typed } => match layers::parse_set(argument, *typed) {
+                Ok(assignments) => {
+                    for (path, value) in assignments {
+                        layers::assign(&mut tree, &path, value);
+                    }
+                }
+                Err(problem) => problems.push(problem),
+            },
+            Override::Key { path, value, from } => {
+                let origin = Origin {
+                    source: Arc::from(from.as_str()),
+                    line: 0,
+                    column: 0,
+                };
+                let node = Tree::new(crate::yaml::Node::Str(value.clone()), origin);
+                layers::assign(&mut tree, &KeyPath::parse(path), node);
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Problems(problems));
+    }
+    let values = check::typed(&tree).map_err(Problems)?;
+    let (errors, warnings) = check::domain(&values, &tree);
+    if errors.is_empty() {
+        Ok(Loaded { values, warnings })
+    } else {
+        Err(Problems(errors))
+    }
+}
+
+/// The JSON Schema of the values file, for editors (`# yaml-language-server: $schema=...`).
+pub fn schema() -> serde_json::Value {
+    check::schema_json().clone()
+}
