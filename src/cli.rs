@@ -206,21 +206,20 @@ fn database_list(args: &RenderArgs) -> Result<Vec<Database>, Problems> {
                 .canonicalize()
                 .ok()
                 .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
-            match found {
-                Some(file) => (file, dir_name),
-                None => {
-                    problems.push(values::Problem::new(
-                        Some(crate::yaml::Origin {
-                            source: path.display().to_string().into(),
-                            line: 0,
-                            column: 0,
-                        }),
-                        values::KeyPath::default(),
-                        "this directory holds no values.yaml",
-                        "add a values.yaml to it, or name the values file directly",
-                    ));
-                    continue;
-                }
+            if let Some(file) = found {
+                (file, dir_name)
+            } else {
+                problems.push(values::Problem::new(
+                    Some(crate::yaml::Origin {
+                        source: path.display().to_string().into(),
+                        line: 0,
+                        column: 0,
+                    }),
+                    values::KeyPath::default(),
+                    "this directory holds no values.yaml",
+                    "add a values.yaml to it, or name the values file directly",
+                ));
+                continue;
             }
         } else {
             (path.clone(), None)

@@ -16,6 +16,7 @@ pub mod ca_bundle;
 pub mod certs;
 pub mod cli;
 pub mod cnpg;
+pub mod crd_schema;
 pub mod crds;
 pub mod manifest;
 pub mod naming;

@@ -4,7 +4,7 @@
 //! `<cluster>-pooler` (issue #2841, never fixed). cnpgtp instead gives the Pooler a certificate
 //! cert-manager issued for `cnpg_pooler_pgbouncer` (`pgbouncer.serverTLSSecret`, CloudNativePG
 //! >= 1.28) and the matching `authQuery`; the role and its lookup function come from the
-//! Cluster's bootstrap SQL (see `cnpg`). PgBouncer runs the query in database `postgres`.
+//! > Cluster's bootstrap SQL (see `cnpg`). PgBouncer runs the query in database `postgres`.
 
 use serde_json::json;
 

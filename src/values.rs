@@ -37,11 +37,13 @@ pub enum Segment {
 pub struct KeyPath(pub Vec<Segment>);
 
 impl KeyPath {
+    #[must_use]
     pub fn key(mut self, key: &str) -> Self {
         self.0.push(Segment::Key(key.to_string()));
         self
     }
 
+    #[must_use]
     pub fn index(mut self, index: usize) -> Self {
         self.0.push(Segment::Index(index));
         self

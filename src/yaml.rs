@@ -375,20 +375,21 @@ pub fn resolve_plain(text: &str) -> Node {
         _ => {}
     }
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(i) = text.parse::<i64>() {
-            return Node::Int(i);
-        }
+    if !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(i) = text.parse::<i64>()
+    {
+        return Node::Int(i);
     }
-    if let Some(hex) = text.strip_prefix("0x") {
-        if let Ok(i) = i64::from_str_radix(hex, 16) {
-            return Node::Int(i);
-        }
+    if let Some(hex) = text.strip_prefix("0x")
+        && let Ok(i) = i64::from_str_radix(hex, 16)
+    {
+        return Node::Int(i);
     }
-    if let Some(oct) = text.strip_prefix("0o") {
-        if let Ok(i) = i64::from_str_radix(oct, 8) {
-            return Node::Int(i);
-        }
+    if let Some(oct) = text.strip_prefix("0o")
+        && let Ok(i) = i64::from_str_radix(oct, 8)
+    {
+        return Node::Int(i);
     }
     let looks_float = digits
         .bytes()
@@ -397,10 +398,8 @@ pub fn resolve_plain(text: &str) -> Node {
         && digits
             .bytes()
             .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
-    if looks_float {
-        if let Ok(x) = text.parse::<f64>() {
-            return Node::Float(x);
-        }
+    if looks_float && let Ok(x) = text.parse::<f64>() {
+        return Node::Float(x);
     }
     Node::Str(text.to_string())
 }
@@ -413,4 +412,16 @@ pub fn object_from_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {
 /// Serializes one typed object as a YAML document (without the `---` separator).
 pub fn object_to_string<T: Serialize>(object: &T) -> Result<String, String> {
     serde_saphyr::to_string(object).map_err(|e| e.to_string())
+}
+
+/// Parses a trusted multi-document file such as a CRD (which can be megabytes) into JSON values.
+pub fn large_documents(text: &str) -> Result<Vec<serde_json::Value>, String> {
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_events: 50_000_000,
+            max_nodes: 50_000_000,
+            max_total_scalar_bytes: 512 * 1024 * 1024,
+        },
+    };
+    serde_saphyr::from_multiple_with_options(text, options).map_err(|e| e.to_string())
 }

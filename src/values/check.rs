@@ -217,6 +217,24 @@ impl Findings<'_> {
         ));
     }
 
+    /// An error about `path` whose position is that of `cause` (e.g. a missing key reported at
+    /// the user's line that made it necessary).
+    fn error_at(
+        &mut self,
+        path: &str,
+        cause: &str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        let origin = origin_of(self.tree, &KeyPath::parse(cause).0);
+        self.errors.push(Problem::new(
+            Some(origin),
+            KeyPath::parse(path),
+            message,
+            fix,
+        ));
+    }
+
     fn warn(&mut self, path: &str, message: impl Into<String>, fix: impl Into<String>) {
         let path = KeyPath::parse(path);
         self.warnings.push(Problem::new(
@@ -541,6 +559,13 @@ pub(super) fn domain(values: &Values, tree: &Tree) -> (Vec<Problem>, Vec<Problem
     tls(values, &mut f);
     secrets(values, &mut f);
     pooler(values, &mut f);
+    for list in [&mut f.errors, &mut f.warnings] {
+        list.sort_by_key(|p| {
+            p.origin
+                .as_ref()
+                .map(|o| (o.source.clone(), o.line, o.column))
+        });
+    }
     (f.errors, f.warnings)
 }
 
@@ -614,7 +639,7 @@ fn postgres(values: &Values, f: &mut Findings) {
         );
     }
     if let Some(image) = &pg.image {
-        let tag = image.rsplit_once(':').map(|(_, t)| t).unwrap_or("");
+        let tag = image.rsplit_once(':').map_or("", |(_, t)| t);
         let tag_major = tag.split(['.', '-']).next().unwrap_or("");
         if image.trim().is_empty() || image.chars().any(char::is_whitespace) {
             f.error(
@@ -644,14 +669,14 @@ fn postgres(values: &Values, f: &mut Findings) {
             "write a size such as `20Gi`",
         );
     }
-    if let Some(size) = &pg.wal_storage.size {
-        if !is_quantity(size) {
-            f.error(
-                "postgres.walStorage.size",
-                "not a Kubernetes quantity",
-                "write a size such as `5Gi`, or null for no WAL volume",
-            );
-        }
+    if let Some(size) = &pg.wal_storage.size
+        && !is_quantity(size)
+    {
+        f.error(
+            "postgres.walStorage.size",
+            "not a Kubernetes quantity",
+            "write a size such as `5Gi`, or null for no WAL volume",
+        );
     }
     for (key, value) in [("cpu", &pg.resources.cpu), ("memory", &pg.resources.memory)] {
         if value.as_ref().is_some_and(|v| !is_quantity(v)) {
@@ -691,14 +716,14 @@ fn postgres(values: &Values, f: &mut Findings) {
             );
         }
     }
-    if let Some(class) = &pg.priority_class_name {
-        if !is_dns_name(class) {
-            f.error(
-                "postgres.priorityClassName",
-                "not a valid PriorityClass name",
-                "use the name of an existing PriorityClass",
-            );
-        }
+    if let Some(class) = &pg.priority_class_name
+        && !is_dns_name(class)
+    {
+        f.error(
+            "postgres.priorityClassName",
+            "not a valid PriorityClass name",
+            "use the name of an existing PriorityClass",
+        );
     }
     if !is_label_key(&pg.topology_spread.topology_key) {
         f.error(
@@ -815,14 +840,14 @@ fn roles(values: &Values, f: &mut Findings) {
                 "set a limit such as 20",
             );
         }
-        if let Some(secret) = &role.password_secret {
-            if !is_dns_name(secret) {
-                f.error(
-                    &format!("roles[{i}].passwordSecret"),
-                    "not a valid Secret name",
-                    "name an existing kubernetes.io/basic-auth Secret",
-                );
-            }
+        if let Some(secret) = &role.password_secret
+            && !is_dns_name(secret)
+        {
+            f.error(
+                &format!("roles[{i}].passwordSecret"),
+                "not a valid Secret name",
+                "name an existing kubernetes.io/basic-auth Secret",
+            );
         }
         if role.certificate_login && !role.login {
             f.error(
@@ -873,8 +898,9 @@ fn tls(values: &Values, f: &mut Findings) {
                 .as_ref()
                 .is_none_or(|n| !is_dns_name(n))
             {
-                f.error(
+                f.error_at(
                     "tls.server.existingIssuer.name",
+                    "tls.server.issuer",
                     "`issuer: existing` needs the name of an Issuer or ClusterIssuer",
                     "set tls.server.existingIssuer.name",
                 );
@@ -885,15 +911,17 @@ fn tls(values: &Values, f: &mut Findings) {
             if vault.server.as_ref().is_none_or(|s| {
                 !(s.starts_with("https://") || s.starts_with("http://") || is_placeholder(s))
             }) {
-                f.error(
+                f.error_at(
                     "tls.server.vault.server",
+                    "tls.server.issuer",
                     "`issuer: vault` needs the Vault address",
                     "set e.g. https://vault.example.com:8200",
                 );
             }
             if vault.path.as_ref().is_none_or(String::is_empty) {
-                f.error(
+                f.error_at(
                     "tls.server.vault.path",
+                    "tls.server.issuer",
                     "`issuer: vault` needs the PKI sign path",
                     "set e.g. pki_int/sign/postgres",
                 );
@@ -901,8 +929,9 @@ fn tls(values: &Values, f: &mut Findings) {
             match vault.auth {
                 VaultAuthKind::AppRole => {
                     if vault.app_role.role_id.as_ref().is_none_or(String::is_empty) {
-                        f.error(
+                        f.error_at(
                             "tls.server.vault.appRole.roleId",
+                            "tls.server.vault.auth",
                             "AppRole authentication needs the role ID",
                             "set the role ID or a placeholder",
                         );
@@ -916,8 +945,9 @@ fn tls(values: &Values, f: &mut Findings) {
                 }
                 VaultAuthKind::Kubernetes => {
                     if vault.kubernetes.role.as_ref().is_none_or(String::is_empty) {
-                        f.error(
+                        f.error_at(
                             "tls.server.vault.kubernetes.role",
+                            "tls.server.vault.auth",
                             "Kubernetes authentication needs the Vault role",
                             "set the role bound to the issuer's ServiceAccount",
                         );
@@ -962,8 +992,9 @@ fn duration(f: &mut Findings, path: &str, text: &str) {
 
 fn ca_source(f: &mut Findings, path: &str, source: &super::CaSource, required: bool) {
     match (&source.pem, &source.existing_secret) {
-        (Some(_), Some(_)) => f.error(
+        (Some(_), Some(_)) => f.error_at(
             path,
+            &format!("{path}.pem"),
             "set either `pem` or `existingSecret`, not both",
             "remove one of them",
         ),
@@ -996,8 +1027,9 @@ fn ca_source(f: &mut Findings, path: &str, source: &super::CaSource, required: b
 
 fn secret_source(f: &mut Findings, path: &str, source: &SecretSource, required: bool) {
     match (&source.existing_secret, &source.value) {
-        (Some(_), Some(_)) => f.error(
+        (Some(_), Some(_)) => f.error_at(
             path,
+            &format!("{path}.value"),
             "set either `existingSecret` or `value`, not both",
             "remove one of them",
         ),

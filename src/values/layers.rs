@@ -153,12 +153,11 @@ pub fn assign(root: &mut Tree, path: &KeyPath, value: Tree) {
                 let Node::Map(entries) = &mut node.node else {
                     unreachable!()
                 };
-                let position = match entries.iter().position(|(k, _)| k == key) {
-                    Some(p) => p,
-                    None => {
-                        entries.push((key.clone(), Tree::new(Node::Null, origin)));
-                        entries.len() - 1
-                    }
+                let position = if let Some(p) = entries.iter().position(|(k, _)| k == key) {
+                    p
+                } else {
+                    entries.push((key.clone(), Tree::new(Node::Null, origin)));
+                    entries.len() - 1
                 };
                 &mut entries[position].1
             }
@@ -204,14 +203,14 @@ fn split_unescaped(text: &str, separator: char) -> Vec<String> {
     let mut parts = vec![String::new()];
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(next) = chars.next() {
-                if next != separator {
-                    parts.last_mut().unwrap().push('\\');
-                }
-                parts.last_mut().unwrap().push(next);
-                continue;
+        if c == '\\'
+            && let Some(next) = chars.next()
+        {
+            if next != separator {
+                parts.last_mut().unwrap().push('\\');
             }
+            parts.last_mut().unwrap().push(next);
+            continue;
         }
         if c == separator {
             parts.push(String::new());
@@ -240,11 +239,11 @@ fn unescape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(next) = chars.next() {
-                out.push(next);
-                continue;
-            }
+        if c == '\\'
+            && let Some(next) = chars.next()
+        {
+            out.push(next);
+            continue;
         }
         out.push(c);
     }

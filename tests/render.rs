@@ -1,0 +1,204 @@
+//! Snapshot tests of rendered output and of errors, driven by the files in `values/` and
+//! `tests/inputs/`. Adding a case means adding a file.
+
+mod common;
+
+use common::{cnpgtp, relative};
+
+#[test]
+fn defaults_render() {
+    let out = cnpgtp(&["render"]).unwrap();
+    insta::assert_snapshot!("defaults", out);
+}
+
+#[test]
+fn shipped_values_render() {
+    insta::glob!("../values", "*.yaml", |path| {
+        if path.ends_with("defaults.yaml") {
+            return;
+        }
+        let file = relative(path);
+        let out = cnpgtp(&["render", "-f", &file]).unwrap_or_else(|e| panic!("{file}: {}", e.0));
+        insta::assert_snapshot!(out);
+    });
+}
+
+#[test]
+fn ok_inputs_render() {
+    insta::glob!("inputs", "ok-*.yaml", |path| {
+        let file = relative(path);
+        let out = cnpgtp(&["render", "-f", &file]).unwrap_or_else(|e| panic!("{file}: {}", e.0));
+        insta::assert_snapshot!(out);
+    });
+}
+
+#[test]
+fn bad_values_are_reported_as_users_see_them() {
+    insta::glob!("inputs", "err-*.yaml", |path| {
+        let file = relative(path);
+        let (stderr, code) = cnpgtp(&["render", "-f", &file]).expect_err(&file);
+        assert_eq!(code, cnpgtp::cli::exit::INVALID, "{file}");
+        insta::assert_snapshot!(format!("exit code {code}\n{stderr}"));
+    });
+}
+
+#[test]
+fn secrets_never_appear_in_errors() {
+    let (stderr, _) =
+        cnpgtp(&["render", "-f", "tests/inputs/err-secret-conflict.yaml"]).unwrap_err();
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    let (stderr, _) = cnpgtp(&[
+        "render",
+        "--set",
+        "database.ownerPassword.value=hunter2",
+        "--set",
+        "database.ownerPassword.existingSecret=x",
+    ])
+    .unwrap_err();
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    let (stderr, _) = cnpgtp(&["render", "--set", "postgres.instances=hunter2"]).unwrap_err();
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+#[test]
+fn render_is_deterministic() {
+    for file in common::shipped_values() {
+        let file = relative(&file);
+        assert_eq!(
+            cnpgtp(&["render", "-f", &file]).unwrap(),
+            cnpgtp(&["render", "-f", &file]).unwrap()
+        );
+    }
+}
+
+#[test]
+fn layering_order_is_defaults_then_files_then_set() {
+    let out = cnpgtp(&[
+        "render",
+        "-f",
+        "values/minimal.yaml",
+        "-f",
+        "values/production.yaml",
+        "--set",
+        "postgres.instances=5",
+        "--name",
+        "layered",
+        "-n",
+        "elsewhere",
+    ])
+    .unwrap();
+    assert!(out.contains("  instances: 5\n"), "--set wins over files");
+    assert!(
+        out.contains("  name: layered\n  namespace: elsewhere\n"),
+        "--name/-n win over files"
+    );
+    assert!(
+        out.contains("database: billing"),
+        "later file wins over earlier file"
+    );
+}
+
+#[test]
+fn set_typing_and_set_string() {
+    let (stderr, _) = cnpgtp(&["render", "--set-string", "postgres.instances=3"]).unwrap_err();
+    assert!(
+        stderr.contains("postgres.instances: expected integer, found a string"),
+        "{stderr}"
+    );
+    let out = cnpgtp(&[
+        "render",
+        "--set",
+        "postgres.parameters.work_mem=64MB",
+        "--set",
+        "postgres.parameters.jit=off",
+    ])
+    .unwrap();
+    assert!(out.contains("jit: \"off\""), "{out}");
+    assert!(out.contains("work_mem: 64MB"), "{out}");
+    let (stderr, code) = cnpgtp(&["render", "--set", "postgres.instances"]).unwrap_err();
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("malformed_set", stderr);
+}
+
+#[test]
+fn missing_file_and_directory_as_file() {
+    let (stderr, code) = cnpgtp(&["render", "-f", "does/not/exist.yaml"]).unwrap_err();
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("does/not/exist.yaml: cannot read the values file"),
+        "{stderr}"
+    );
+    let (stderr, _) = cnpgtp(&["render", "-f", "values"]).unwrap_err();
+    assert!(
+        stderr.contains("values: this is a directory, not a values file"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn values_strings_never_add_structure() {
+    // Newlines, document separators, quotes, template syntax and YAML indicators in a value must
+    // come out as that one value: the render re-parses to the same objects, value intact.
+    let hostile = "x\n---\nkind: Secret\n{{ 7*7 }} {% if true %}y{% endif %}: \"' <path:kv#k>";
+    let set = format!(
+        "database.ownerPassword.value={}",
+        hostile.replace(',', "\\,")
+    );
+    let out = cnpgtp(&["render", "--set-string", &set]).unwrap();
+    let baseline = cnpgtp(&[
+        "render",
+        "--set-string",
+        "database.ownerPassword.value=<path:kv#k>",
+    ])
+    .unwrap();
+    assert_eq!(
+        out.matches("\n---\n").count(),
+        baseline.matches("\n---\n").count()
+    );
+    let docs: Vec<serde_json::Value> = cnpgtp::yaml::large_documents(&out).unwrap();
+    let secret = docs
+        .iter()
+        .find(|d| d["kind"] == "Secret" && d["metadata"]["name"] == "appdb-owner")
+        .unwrap();
+    assert_eq!(secret["stringData"]["password"], hostile);
+    assert!(
+        !out.contains("49"),
+        "template syntax in values is never evaluated"
+    );
+}
+
+#[test]
+fn values_and_schema_commands() {
+    let values = cnpgtp(&["values"]).unwrap();
+    assert_eq!(values, cnpgtp::values::DEFAULTS);
+    let schema: serde_json::Value = serde_json::from_str(&cnpgtp(&["schema"]).unwrap()).unwrap();
+    assert_eq!(schema["title"], "cnpgtp values");
+    assert!(schema["properties"]["postgres"].is_object());
+    let completions = cnpgtp(&["completions", "bash"]).unwrap();
+    assert!(completions.contains("cnpgtp"));
+}
+
+#[test]
+fn every_default_key_has_a_comment() {
+    // A key counts as documented when the line above it is a comment, or is a documented sibling
+    // key at the same indentation (one comment may describe a short group of keys).
+    let mut previous: Option<(usize, bool, bool)> = None; // (indent, is_comment, documented)
+    for (i, line) in cnpgtp::values::DEFAULTS.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() {
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        if trimmed.starts_with('#') {
+            previous = Some((indent, true, true));
+            continue;
+        }
+        let documented = match previous {
+            Some((_, true, _)) => true,
+            Some((prev_indent, false, prev_documented)) => prev_indent == indent && prev_documented,
+            None => false,
+        };
+        assert!(documented, "defaults line {} has no comment: {line}", i + 1);
+        previous = Some((indent, false, documented));
+    }
+}
