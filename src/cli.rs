@@ -57,6 +57,9 @@ pub enum Command {
     Values,
     /// Print the JSON Schema of the values file.
     Schema,
+    /// Teleport resources to apply outside the render.
+    #[command(subcommand)]
+    Teleport(TeleportCommand),
     /// Print a shell completion script.
     Completions {
         /// Shell to generate completions for.
@@ -64,12 +67,9 @@ pub enum Command {
     },
 }
 
+/// Where the values come from: shared by every command that loads values.
 #[derive(Debug, Clone, clap::Args)]
-pub struct RenderArgs {
-    /// Databases to render: each FILE (or DIR containing values.yaml) is one database, layered
-    /// after the -f files. Without any, one database is rendered from the -f files alone.
-    #[arg(value_name = "FILE|DIR")]
-    pub databases: Vec<PathBuf>,
+pub struct LayerArgs {
     /// Values file layered over the defaults (repeatable, in order; `-` reads stdin).
     #[arg(short = 'f', long = "values", value_name = "FILE")]
     pub values: Vec<PathBuf>,
@@ -85,12 +85,30 @@ pub struct RenderArgs {
     /// Cluster (release) name (overrides `name`).
     #[arg(long)]
     pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RenderArgs {
+    /// Databases to render: each FILE (or DIR containing values.yaml) is one database, layered
+    /// after the -f files. Without any, one database is rendered from the -f files alone.
+    #[arg(value_name = "FILE|DIR")]
+    pub databases: Vec<PathBuf>,
+    #[command(flatten)]
+    pub layers: LayerArgs,
     /// Write one file per object plus kustomization.yaml into DIR (DIR/<name>/ for several databases).
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Yaml)]
     pub format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TeleportCommand {
+    /// Print the Teleport role (`kind: role`) granting the database users, for `tctl create -f`.
+    Role(LayerArgs),
+    /// Print the `databaseResources` values for a shared teleport-kube-agent Helm release.
+    AgentValues(LayerArgs),
 }
 
 /// An error with the exit code it maps to.
@@ -150,6 +168,24 @@ pub fn run(cli: &Cli) -> Result<String, Failure> {
     match &cli.command {
         Command::Render(args) => render(args),
         Command::Values => Ok(values::DEFAULTS.to_string()),
+        Command::Teleport(command) => {
+            let (layers, document) = match command {
+                TeleportCommand::Role(layers) => (
+                    layers,
+                    crate::teleport::role_document as fn(&values::Values) -> serde_json::Value,
+                ),
+                TeleportCommand::AgentValues(layers) => (
+                    layers,
+                    crate::teleport::agent_values as fn(&values::Values) -> serde_json::Value,
+                ),
+            };
+            let sources =
+                read_sources(&layers.values).map_err(|p| Failure::new(exit::INVALID, p))?;
+            let loaded = values::load(&sources, &overrides(layers))
+                .map_err(|p| Failure::new(exit::INVALID, p))?;
+            crate::yaml::object_to_string(&document(&loaded.values))
+                .map_err(|e| Failure::new(exit::INTERNAL, anyhow::anyhow!(e)))
+        }
         Command::Schema => Ok(serde_json::to_string_pretty(&values::schema())
             .map_err(|e| Failure::new(exit::INTERNAL, e))?
             + "\n"),
@@ -239,7 +275,7 @@ fn database_list(args: &RenderArgs) -> Result<Vec<Database>, Problems> {
     }
 }
 
-fn overrides(args: &RenderArgs) -> Vec<Override> {
+fn overrides(args: &LayerArgs) -> Vec<Override> {
     let mut list: Vec<Override> = args
         .set
         .iter()
@@ -271,10 +307,10 @@ fn overrides(args: &RenderArgs) -> Vec<Override> {
 
 fn render(args: &RenderArgs) -> Result<String, Failure> {
     let invalid = |p: Problems| Failure::new(exit::INVALID, p);
-    let shared = read_sources(&args.values).map_err(invalid)?;
+    let shared = read_sources(&args.layers.values).map_err(invalid)?;
     let databases = database_list(args).map_err(invalid)?;
     let renderer = Renderer::new();
-    let overrides = overrides(args);
+    let overrides = overrides(&args.layers);
 
     let mut rendered = Vec::new();
     let mut all_problems = Vec::new();

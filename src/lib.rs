@@ -23,5 +23,6 @@ pub mod naming;
 pub mod output;
 pub mod pooler;
 pub mod render;
+pub mod teleport;
 pub mod values;
 pub mod yaml;

@@ -11,6 +11,7 @@ use crate::crds::Typed;
 use crate::crds::cert_manager::{Certificate, Issuer};
 use crate::crds::cnpg::{Cluster, Pooler};
 use crate::crds::external_secrets::{ExternalSecret, SecretStore};
+use crate::crds::teleport::{TeleportDatabaseV3, TeleportRoleV7, TeleportRoleV8};
 
 /// The kinds cnpgtp renders. The declaration order is the apply order: an object comes after
 /// everything it points at (Secrets and RBAC, then issuers, certificates, the CA bundle, the
@@ -29,6 +30,9 @@ pub enum Kind {
     Deployment,
     Cluster,
     Pooler,
+    TeleportRoleV7,
+    TeleportRoleV8,
+    TeleportDatabaseV3,
     Job,
 }
 
@@ -47,6 +51,9 @@ impl Kind {
             Kind::Deployment => "Deployment",
             Kind::Cluster => "Cluster",
             Kind::Pooler => "Pooler",
+            Kind::TeleportRoleV7 => "TeleportRoleV7",
+            Kind::TeleportRoleV8 => "TeleportRoleV8",
+            Kind::TeleportDatabaseV3 => "TeleportDatabaseV3",
             Kind::Job => "Job",
         }
     }
@@ -68,6 +75,9 @@ pub enum Object {
     Deployment(Deployment),
     Cluster(Cluster),
     Pooler(Pooler),
+    TeleportRoleV7(TeleportRoleV7),
+    TeleportRoleV8(TeleportRoleV8),
+    TeleportDatabaseV3(TeleportDatabaseV3),
     Job(Job),
 }
 
@@ -86,6 +96,9 @@ macro_rules! dispatch {
             Object::Deployment($inner) => $body,
             Object::Cluster($inner) => $body,
             Object::Pooler($inner) => $body,
+            Object::TeleportRoleV7($inner) => $body,
+            Object::TeleportRoleV8($inner) => $body,
+            Object::TeleportDatabaseV3($inner) => $body,
             Object::Job($inner) => $body,
         }
     };
@@ -112,6 +125,9 @@ impl Object {
             Kind::Deployment => Object::Deployment(typed(text)?),
             Kind::Cluster => Object::Cluster(typed(text)?),
             Kind::Pooler => Object::Pooler(typed(text)?),
+            Kind::TeleportRoleV7 => Object::TeleportRoleV7(typed(text)?),
+            Kind::TeleportRoleV8 => Object::TeleportRoleV8(typed(text)?),
+            Kind::TeleportDatabaseV3 => Object::TeleportDatabaseV3(typed(text)?),
             Kind::Job => Object::Job(typed(text)?),
         })
     }

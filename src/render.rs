@@ -14,7 +14,7 @@ use serde_json::{Value as Json, json};
 use crate::manifest::{Kind, Manifest, Object};
 use crate::naming::Names;
 use crate::values::Values;
-use crate::{ca_bundle, certs, cnpg, pooler};
+use crate::{ca_bundle, certs, cnpg, pooler, teleport};
 
 /// One object the plan says exists: its template, kind and template context.
 #[derive(Debug, Clone)]
@@ -29,6 +29,16 @@ impl Planned {
     #[must_use]
     pub fn with_label(mut self, key: &str, value: &str) -> Self {
         self.context["metadata"]["labels"][key] = Json::String(value.to_string());
+        self
+    }
+
+    /// Adds an annotation to the object's metadata (hooks, sync waves, descriptions).
+    #[must_use]
+    pub fn with_annotation(mut self, key: &str, value: &str) -> Self {
+        if !self.context["metadata"]["annotations"].is_object() {
+            self.context["metadata"]["annotations"] = serde_json::json!({});
+        }
+        self.context["metadata"]["annotations"][key] = Json::String(value.to_string());
         self
     }
 }
@@ -156,5 +166,6 @@ pub fn plan(common: &Common) -> Vec<Planned> {
     planned.extend(ca_bundle::plan(common));
     planned.extend(cnpg::plan(common));
     planned.extend(pooler::plan(common));
+    planned.extend(teleport::plan(common));
     planned
 }

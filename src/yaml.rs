@@ -411,7 +411,11 @@ pub fn object_from_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {
 
 /// Serializes one typed object as a YAML document (without the `---` separator).
 pub fn object_to_string<T: Serialize>(object: &T) -> Result<String, String> {
-    serde_saphyr::to_string(object).map_err(|e| e.to_string())
+    // Long single-line strings (SQL, descriptions) stay on one line: folding them (`>-`) is valid
+    // YAML but makes diffs and `grep` worse. Multi-line strings (PEM, configs) stay literal blocks.
+    let mut options = serde_saphyr::SerializerOptions::default();
+    options.folded_wrap_chars = usize::MAX / 2;
+    serde_saphyr::to_string_with_options(object, options).map_err(|e| e.to_string())
 }
 
 /// Parses a trusted multi-document file such as a CRD (which can be megabytes) into JSON values.

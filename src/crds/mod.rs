@@ -8,6 +8,7 @@
 pub mod cert_manager;
 pub mod cnpg;
 pub mod external_secrets;
+pub mod teleport;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Serialize};

@@ -559,6 +559,7 @@ pub(super) fn domain(values: &Values, tree: &Tree) -> (Vec<Problem>, Vec<Problem
     tls(values, &mut f);
     secrets(values, &mut f);
     pooler(values, &mut f);
+    teleport(values, &mut f);
     for list in [&mut f.errors, &mut f.warnings] {
         list.sort_by_key(|p| {
             p.origin
@@ -971,12 +972,63 @@ fn tls(values: &Values, f: &mut Findings) {
         );
     }
     if values.client_ca_bundle.mechanism == BundleMechanism::SyncWorkload {
-        // The sync workload is specified separately; until it lands refuse it clearly.
+        sync_workload(&values.client_ca_bundle.sync_workload, f);
+    }
+}
+
+/// `clientCaBundle.syncWorkload`: a pinned image and valid quantities.
+fn sync_workload(sync: &super::SyncWorkload, f: &mut Findings) {
+    let image = &sync.image;
+    let (reference, digest) = match image.split_once('@') {
+        Some((reference, digest)) => (reference, Some(digest)),
+        None => (image.as_str(), None),
+    };
+    // The tag is after the last `:` of the last path segment (a registry port has a `/` after it).
+    let (repository, tag) = match reference.rsplit_once(':') {
+        Some((repository, tag)) if !tag.contains('/') => (repository, Some(tag)),
+        _ => (reference, None),
+    };
+    let shape_ok = !repository.is_empty()
+        && !image.chars().any(char::is_whitespace)
+        && !repository.chars().any(|c| c.is_ascii_uppercase());
+    if !shape_ok {
         f.error(
-            "clientCaBundle.mechanism",
-            "the sync workload is not available in this version",
-            "use `externalSecrets` (needs external-secrets installed in the cluster)",
+            "clientCaBundle.syncWorkload.image",
+            "not an image reference",
+            "write e.g. `docker.io/alpine/k8s:1.34.5`",
         );
+    } else if digest.is_some_and(|d| {
+        !(d.len() == 71
+            && d.starts_with("sha256:")
+            && d[7..]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    }) {
+        f.error(
+            "clientCaBundle.syncWorkload.image",
+            "the digest is not `sha256:` and 64 lower-case hex digits",
+            "copy the digest from `crane digest` or `docker buildx imagetools inspect`",
+        );
+    } else if digest.is_none() && tag.is_none_or(|t| t.is_empty() || t == "latest") {
+        f.error(
+            "clientCaBundle.syncWorkload.image",
+            "the image is not pinned (no tag, or `latest`)",
+            "add a version tag, ideally with its digest: `repo:1.34.5@sha256:...`",
+        );
+    }
+    let resources = &sync.resources;
+    for (key, value) in [
+        ("cpu", &resources.cpu),
+        ("memory", &resources.memory),
+        ("memoryLimit", &resources.memory_limit),
+    ] {
+        if !is_quantity(value) {
+            f.error(
+                &format!("clientCaBundle.syncWorkload.resources.{key}"),
+                "not a Kubernetes quantity",
+                "write e.g. `10m`, `64Mi` or `256Mi`",
+            );
+        }
     }
 }
 
@@ -1111,6 +1163,164 @@ fn pooler(values: &Values, f: &mut Findings) {
                 fix,
             );
         }
+    }
+}
+
+/// Teleport accepts database names matching `^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$`; the
+/// operator also uses the name as a Kubernetes name, so cnpgtp requires a lower-case DNS label
+/// that starts with a letter.
+fn is_teleport_name(name: &str) -> bool {
+    naming::is_dns_label(name) && name.as_bytes()[0].is_ascii_lowercase()
+}
+
+fn teleport(values: &Values, f: &mut Findings) {
+    use super::{DeletionHook, JobIdentity, Registration};
+    let t = &values.teleport;
+    let prefix = crate::teleport::database_prefix(values);
+    let longest = format!("{prefix}-ro");
+    if !is_teleport_name(&longest) {
+        let path = if t.database_name.is_some() {
+            "teleport.databaseName"
+        } else {
+            "namespace"
+        };
+        f.error(
+            path,
+            format!("the Teleport database names `{prefix}-rw`/`-ro` are not valid: they need a letter first, then letters, digits and '-', at most 63 characters"),
+            "set teleport.databaseName to a short name such as `orders-prod`",
+        );
+    }
+    if !is_label_value(&t.kubernetes_cluster) || t.kubernetes_cluster.is_empty() {
+        f.error(
+            "teleport.kubernetesCluster",
+            "not a valid label value",
+            "name this Kubernetes cluster, e.g. `prod-eu-1`",
+        );
+    }
+    for (key, value) in &t.labels {
+        if !is_label_key(key) || !is_label_value(value) {
+            f.error(
+                &format!("teleport.labels.{key}"),
+                "not a valid label",
+                "use Kubernetes-style label keys and values",
+            );
+        }
+    }
+    let version_ok = t.version.split('.').count() == 3
+        && t.version
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if !version_ok {
+        f.error(
+            "teleport.version",
+            "not a Teleport version",
+            "write it as MAJOR.MINOR.PATCH, e.g. 18.7.3",
+        );
+    }
+    let role_name = crate::teleport::role_name(values);
+    if !naming::is_dns_label(&role_name) {
+        let path = if t.role.name.is_some() {
+            "teleport.role.name"
+        } else {
+            "teleport.databaseName"
+        };
+        f.error(
+            path,
+            format!("the Teleport role name `{role_name}` is not a valid name"),
+            "set teleport.role.name to a DNS label such as `orders-db-access`",
+        );
+    }
+    if !naming::is_dns_label(&t.operator.namespace) {
+        f.error(
+            "teleport.operator.namespace",
+            "not a valid namespace",
+            "name the namespace the Teleport operator runs in",
+        );
+    }
+    let needs_proxy = matches!(t.registration, Registration::Job | Registration::Agent);
+    if needs_proxy {
+        let valid = t.proxy_address.as_ref().is_some_and(|a| {
+            a.rsplit_once(':').is_some_and(|(host, port)| {
+                is_dns_name(host) && port.parse::<u16>().is_ok_and(|p| p > 0)
+            })
+        });
+        if !valid {
+            f.error_at(
+                "teleport.proxyAddress",
+                "teleport.registration",
+                "the job and agent registrations need the Teleport proxy address as host:port",
+                "set teleport.proxyAddress, e.g. teleport.example.com:443",
+            );
+        }
+    }
+    match t.registration {
+        Registration::Operator if values.tls.server.ca.pem.is_none() => {
+            f.error_at(
+                "teleport.registration",
+                "teleport.registration",
+                "the operator registration puts the server CA inline into each TeleportDatabaseV3, but this server CA only exists inside the cluster (generated, or in an existing Secret)",
+                "set tls.server.ca.pem (PEM or a <path:...> placeholder), or use `registration: job` or `agent`, which read the CA in the cluster",
+            );
+        }
+        Registration::Job => {
+            if t.job.identity == JobIdentity::ExistingSecret
+                && t.job
+                    .identity_secret
+                    .as_ref()
+                    .is_none_or(|s| !is_dns_name(s))
+            {
+                f.error_at("teleport.job.identitySecret", "teleport.job.identity", "`identity: existingSecret` needs the name of the Secret holding the identity file", "set teleport.job.identitySecret");
+            }
+            if t.job.identity == JobIdentity::MachineId
+                && t.job.deletion_hook == DeletionHook::PostDelete
+            {
+                f.error(
+                    "teleport.job.deletionHook",
+                    "a PostDelete hook runs after the Job's ServiceAccount is deleted, so Machine ID cannot join",
+                    "use `preDelete` (ArgoCD >= 3.3), or `identity: existingSecret`",
+                );
+            }
+            if t.job.join_token.is_empty() {
+                f.error(
+                    "teleport.job.joinToken",
+                    "empty join token name",
+                    "name the Teleport join token for the Job's bot",
+                );
+            }
+            if t.job.shell_image.trim().is_empty()
+                || t.job.shell_image.chars().any(char::is_whitespace)
+            {
+                f.error(
+                    "teleport.job.shellImage",
+                    "not a valid image reference",
+                    "write registry/repository:tag",
+                );
+            }
+        }
+        Registration::Agent => {
+            if t.agent.replicas < 1 {
+                f.error(
+                    "teleport.agent.replicas",
+                    "the agent needs at least one replica",
+                    "set 1 or more",
+                );
+            }
+            if t.agent.join_token.is_empty() {
+                f.error(
+                    "teleport.agent.joinToken",
+                    "empty join token name",
+                    "name the Teleport join token for the agent",
+                );
+            }
+        }
+        Registration::Operator | Registration::None => {}
+    }
+    if t.role.render && t.registration != Registration::Operator {
+        f.error(
+            "teleport.role.render",
+            "the role resource is rendered only in operator mode",
+            "print it with `cnpgtp teleport role` and apply it with `tctl create -f`",
+        );
     }
 }
 

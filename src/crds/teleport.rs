@@ -1,0 +1,58 @@
+//! Teleport operator resources (`resources.teleport.dev/v1`): databases and roles.
+//!
+//! The CR name becomes the Teleport resource name, the CR labels its labels and the
+//! `description` annotation its description; the spec is Teleport's own `kind: db` / `kind: role`
+//! spec, so the same spec types serve the `tctl create` documents of the job mode.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::custom_resource;
+
+custom_resource!(
+    /// A Teleport database registered by the Teleport Kubernetes operator.
+    TeleportDatabaseV3, DatabaseSpec, "resources.teleport.dev/v1", "TeleportDatabaseV3"
+);
+custom_resource!(
+    /// A Teleport role v7.
+    TeleportRoleV7, RoleSpec, "resources.teleport.dev/v1", "TeleportRoleV7"
+);
+custom_resource!(
+    /// A Teleport role v8.
+    TeleportRoleV8, RoleSpec, "resources.teleport.dev/v1", "TeleportRoleV8"
+);
+
+/// `kind: db` v3 spec (the fields cnpgtp writes).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSpec {
+    pub protocol: String,
+    pub uri: String,
+    pub tls: DatabaseTls,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseTls {
+    /// `verify-full`: Teleport checks the server certificate and its name.
+    pub mode: String,
+    /// PEM of the CA that signed the PostgreSQL server certificate (never the deprecated
+    /// top-level `spec.ca_cert`).
+    pub ca_cert: String,
+}
+
+/// `kind: role` spec (the database part).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleSpec {
+    pub allow: RoleConditions,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleConditions {
+    pub db_labels: BTreeMap<String, String>,
+    pub db_names: Vec<String>,
+    pub db_users: Vec<String>,
+}

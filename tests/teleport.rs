@@ -1,0 +1,402 @@
+//! Teleport registration: names, labels, CA handling and pod security across the three modes.
+
+mod common;
+
+use std::process::Command;
+
+use common::cnpgtp;
+use serde_json::Value as Json;
+
+fn objects(args: &[&str]) -> Vec<Json> {
+    let out = cnpgtp(args).unwrap_or_else(|e| panic!("{args:?}: {}", e.0));
+    cnpgtp::yaml::large_documents(&out).unwrap()
+}
+
+fn of_kind<'a>(objects: &'a [Json], kind: &str) -> Vec<&'a Json> {
+    objects.iter().filter(|o| o["kind"] == kind).collect()
+}
+
+fn teleport_name_ok(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    bytes[0].is_ascii_alphabetic()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+}
+
+#[test]
+fn operator_mode_registers_rw_and_ro_in_the_operator_namespace() {
+    let objects = objects(&["render"]);
+    let dbs = of_kind(&objects, "TeleportDatabaseV3");
+    assert_eq!(dbs.len(), 2, "rw and ro with 2 instances");
+    for db in &dbs {
+        assert_eq!(db["metadata"]["namespace"], "teleport");
+        let name = db["metadata"]["name"].as_str().unwrap();
+        assert!(teleport_name_ok(name) && name.len() <= 63, "{name}");
+        assert_eq!(db["spec"]["tls"]["mode"], "verify-full");
+        assert!(db["spec"]["tls"]["ca_cert"].is_string());
+        assert!(
+            db["spec"].get("ca_cert").is_none(),
+            "never the deprecated top-level ca_cert"
+        );
+        let uri = db["spec"]["uri"].as_str().unwrap();
+        let labels = &db["metadata"]["labels"];
+        match labels["sql_type"].as_str().unwrap() {
+            "primary" => assert_eq!(uri, "appdb-rw.databases.svc:5432"),
+            "standby" => assert_eq!(uri, "appdb-ro.databases.svc:5432"),
+            other => panic!("sql_type {other}"),
+        }
+        for key in [
+            "provisioned_by",
+            "database",
+            "stage",
+            "kubernetes_cluster",
+            "cnpg_cluster",
+            "cnpgtp_version",
+        ] {
+            assert!(labels[key].is_string(), "label {key} missing on {name}");
+        }
+    }
+}
+
+#[test]
+fn read_only_endpoint_only_with_replicas() {
+    let objects = objects(&["render", "--set", "postgres.instances=1"]);
+    let dbs = of_kind(&objects, "TeleportDatabaseV3");
+    assert_eq!(dbs.len(), 1);
+    assert_eq!(dbs[0]["metadata"]["labels"]["sql_type"], "primary");
+}
+
+#[test]
+fn every_uri_host_is_in_the_server_certificate() {
+    for args in [
+        vec!["render"],
+        vec!["render", "-f", "values/minimal.yaml"],
+        vec!["render", "-f", "values/article.yaml"],
+        vec!["render", "-f", "values/production.yaml"],
+    ] {
+        let out = cnpgtp(&args).unwrap();
+        let objects = cnpgtp::yaml::large_documents(&out).unwrap();
+        let server = objects
+            .iter()
+            .find(|o| {
+                o["kind"] == "Certificate"
+                    && o["spec"]["dnsNames"].is_array()
+                    && o["spec"]["usages"].to_string().contains("server auth")
+            })
+            .unwrap();
+        let dns: Vec<&str> = server["spec"]["dnsNames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        for uri in out.lines().filter_map(|l| l.trim().strip_prefix("uri: ")) {
+            let host = uri.rsplit_once(':').unwrap().0;
+            assert!(dns.contains(&host), "{args:?}: {host} not in {dns:?}");
+        }
+    }
+}
+
+#[test]
+fn operator_mode_refuses_a_ca_known_only_in_the_cluster() {
+    let (stderr, code) = cnpgtp(&[
+        "render",
+        "--set",
+        "tls.server.issuer=selfSigned",
+        "--set",
+        "tls.server.ca.pem=null",
+    ])
+    .unwrap_err();
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("operator_generated_ca", stderr);
+}
+
+#[test]
+fn role_and_agent_values_select_exactly_the_rendered_databases() {
+    let role: Json = cnpgtp::yaml::large_documents(
+        &cnpgtp(&["teleport", "role", "-f", "values/production.yaml"]).unwrap(),
+    )
+    .unwrap()
+    .remove(0);
+    let agent: Json = cnpgtp::yaml::large_documents(
+        &cnpgtp(&["teleport", "agent-values", "-f", "values/production.yaml"]).unwrap(),
+    )
+    .unwrap()
+    .remove(0);
+    let objects = objects(&["render", "-f", "values/production.yaml"]);
+    let dbs = of_kind(&objects, "TeleportDatabaseV3");
+    assert_eq!(dbs.len(), 2);
+    let selectors = [
+        &role["spec"]["allow"]["db_labels"],
+        &agent["databaseResources"][0]["labels"],
+    ];
+    for db in dbs {
+        for selector in selectors {
+            for (key, value) in selector.as_object().unwrap() {
+                assert_eq!(&db["metadata"]["labels"][key], value, "{key}");
+            }
+        }
+    }
+    assert_eq!(role["kind"], "role");
+    assert_eq!(role["version"], "v8");
+    assert_eq!(
+        role["spec"]["allow"]["db_users"],
+        serde_json::json!(["tp_billing_read", "tp_billing_write"])
+    );
+    assert_eq!(
+        role["spec"]["allow"]["db_names"],
+        serde_json::json!(["billing"])
+    );
+    // Operator mode renders the same role as a resource when asked.
+    let rendered = of_kind(&objects, "TeleportRoleV8");
+    assert_eq!(rendered.len(), 1);
+    assert_eq!(rendered[0]["spec"], role["spec"]);
+    insta::assert_snapshot!(
+        "role_production",
+        cnpgtp(&["teleport", "role", "-f", "values/production.yaml"]).unwrap()
+    );
+    insta::assert_snapshot!(
+        "agent_values_production",
+        cnpgtp(&["teleport", "agent-values", "-f", "values/production.yaml"]).unwrap()
+    );
+}
+
+#[test]
+fn job_mode_always_passes_auth_server_and_has_a_deletion_hook() {
+    let objects = objects(&["render", "-f", "values/article.yaml"]);
+    let jobs = of_kind(&objects, "Job");
+    assert_eq!(jobs.len(), 2);
+    let hooks: Vec<&str> = jobs
+        .iter()
+        .map(|j| {
+            j["metadata"]["annotations"]["argocd.argoproj.io/hook"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(hooks, ["PostSync", "PreDelete"]);
+    for job in &jobs {
+        let spec = &job["spec"]["template"]["spec"];
+        let containers = spec["initContainers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(spec["containers"].as_array().unwrap());
+        for container in containers.filter(|c| c["command"][0] == "tctl") {
+            assert!(
+                container["command"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|a| a == "--auth-server=teleport.example.com:443"),
+                "{container}"
+            );
+        }
+    }
+    // Machine ID by default: tbot one-shot first.
+    let objects = objects_for_job_machine_id();
+    let register = of_kind(&objects, "Job")[0];
+    assert_eq!(
+        register["spec"]["template"]["spec"]["initContainers"][0]["name"],
+        "tbot"
+    );
+    // PostDelete cannot use Machine ID: the ServiceAccount is gone by then.
+    let (stderr, _) = cnpgtp(&[
+        "render",
+        "-f",
+        "values/article.yaml",
+        "--set",
+        "teleport.job.identity=machineId",
+        "--set",
+        "teleport.job.deletionHook=postDelete",
+    ])
+    .unwrap_err();
+    assert!(stderr.contains("teleport.job.deletionHook"), "{stderr}");
+}
+
+fn objects_for_job_machine_id() -> Vec<Json> {
+    objects(&[
+        "render",
+        "-f",
+        "values/minimal.yaml",
+        "--set",
+        "teleport.registration=job",
+    ])
+}
+
+#[test]
+fn agent_mode_verifies_the_server_certificate_with_the_mounted_ca() {
+    let objects = objects(&["render", "-f", "values/minimal.yaml"]);
+    let config = of_kind(&objects, "ConfigMap")
+        .into_iter()
+        .find(|c| c["data"]["teleport.yaml"].is_string())
+        .unwrap();
+    let teleport: Json =
+        cnpgtp::yaml::large_documents(config["data"]["teleport.yaml"].as_str().unwrap())
+            .unwrap()
+            .remove(0);
+    assert_eq!(teleport["version"], "v3");
+    let databases = teleport["db_service"]["databases"].as_array().unwrap();
+    assert_eq!(databases.len(), 1, "one instance: rw only");
+    assert_eq!(databases[0]["tls"]["mode"], "verify-full");
+    assert_eq!(
+        databases[0]["tls"]["ca_cert_file"],
+        "/etc/teleport-server-ca/ca.crt"
+    );
+    assert!(
+        !config["data"]["teleport.yaml"]
+            .as_str()
+            .unwrap()
+            .contains("insecure")
+    );
+    let deployment = of_kind(&objects, "Deployment")
+        .into_iter()
+        .find(|d| d["metadata"]["name"] == "orders-db-teleport-agent")
+        .unwrap();
+    let volumes = deployment["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .unwrap();
+    let ca = volumes.iter().find(|v| v["name"] == "server-ca").unwrap();
+    // The generated server CA lives in the server certificate's Secret as ca.crt.
+    assert_eq!(ca["secret"]["secretName"], "orders-db-server");
+}
+
+#[test]
+fn every_pod_meets_pod_security_restricted() {
+    for args in [
+        vec!["render", "-f", "values/minimal.yaml"],
+        vec!["render", "-f", "values/article.yaml"],
+        vec![
+            "render",
+            "-f",
+            "values/minimal.yaml",
+            "--set",
+            "teleport.registration=job",
+        ],
+    ] {
+        for object in objects(&args)
+            .iter()
+            .filter(|o| o["kind"] == "Job" || o["kind"] == "Deployment")
+        {
+            let name = &object["metadata"]["name"];
+            let pod = &object["spec"]["template"]["spec"];
+            assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{name}");
+            assert_eq!(
+                pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault",
+                "{name}"
+            );
+            let containers = pod["initContainers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .chain(pod["containers"].as_array().unwrap());
+            for container in containers {
+                let security = &container["securityContext"];
+                assert_eq!(security["allowPrivilegeEscalation"], false, "{name}");
+                assert_eq!(security["readOnlyRootFilesystem"], true, "{name}");
+                assert_eq!(
+                    security["capabilities"]["drop"],
+                    serde_json::json!(["ALL"]),
+                    "{name}"
+                );
+                assert!(
+                    container["resources"]["requests"]["memory"].is_string(),
+                    "{name}"
+                );
+                assert!(
+                    container["resources"]["limits"]["memory"].is_string(),
+                    "{name}"
+                );
+                let image = container["image"].as_str().unwrap();
+                let tag = image.rsplit_once(':').map_or("", |(_, t)| t);
+                assert!(
+                    !tag.is_empty() && tag != "latest" && !tag.contains('/'),
+                    "{name}: image {image} is not pinned"
+                );
+            }
+        }
+    }
+}
+
+/// Runs the shipped CA-embedding script (as the job's init container does) on a real CA.
+#[test]
+fn embed_ca_script_embeds_a_real_certificate_and_refuses_anything_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let (resources, work) = (dir.path().join("resources"), dir.path().join("work"));
+    std::fs::create_dir_all(&resources).unwrap();
+    std::fs::create_dir_all(&work).unwrap();
+    let ca = dir.path().join("ca.crt");
+    let status = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=server-ca",
+        ])
+        .arg("-keyout")
+        .arg(dir.path().join("ca.key"))
+        .arg("-out")
+        .arg(&ca)
+        .output()
+        .expect("openssl is installed");
+    assert!(status.status.success());
+    let objects = objects(&[
+        "render",
+        "-f",
+        "values/minimal.yaml",
+        "--set",
+        "teleport.registration=job",
+    ]);
+    let config = of_kind(&objects, "ConfigMap")
+        .into_iter()
+        .find(|c| c["data"]["embed-ca.sh"].is_string())
+        .unwrap();
+    let script = dir.path().join("embed-ca.sh");
+    std::fs::write(&script, config["data"]["embed-ca.sh"].as_str().unwrap()).unwrap();
+    std::fs::write(
+        resources.join("rw.json"),
+        config["data"]["rw.json"].as_str().unwrap(),
+    )
+    .unwrap();
+    let run = |ca: &std::path::Path| {
+        Command::new("sh")
+            .arg(&script)
+            .env("CA_FILE", ca)
+            .env("RESOURCES_DIR", &resources)
+            .env("WORK_DIR", &work)
+            .output()
+            .unwrap()
+    };
+    let out = run(&ca);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let document: Json =
+        serde_json::from_str(&std::fs::read_to_string(work.join("rw.json")).unwrap()).unwrap();
+    assert_eq!(
+        document["spec"]["tls"]["ca_cert"].as_str().unwrap(),
+        std::fs::read_to_string(&ca).unwrap()
+    );
+    assert_eq!(document["kind"], "db");
+
+    let hostile = dir.path().join("hostile.crt");
+    let mut text = std::fs::read_to_string(&ca).unwrap();
+    text.push_str("\"}, \"extra\": \"x\n");
+    std::fs::write(&hostile, text).unwrap();
+    std::fs::remove_file(work.join("rw.json")).unwrap();
+    let out = run(&hostile);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing"));
+    assert!(!work.join("rw.json").exists());
+}
