@@ -1,22 +1,50 @@
 //! The client-CA bundle PostgreSQL trusts: the cluster's own client CA first, then Teleport's
-//! database client CA, in Secret `<name>-client-ca-bundle` (the Cluster's `clientCASecret`).
+//! database client CA, each certificate once, in Secret `<name>-client-ca-bundle` (the Cluster's
+//! `clientCASecret`, key `ca.crt`).
 //!
-//! The bundle carries no `ca.key`: cnpgtp issues the replication and PgBouncer certificates with
-//! cert-manager, so CloudNativePG never has to sign anything, and the CA key stays in one Secret.
-//! (CloudNativePG only needs `ca.key` to sign leaves itself; when present, the first certificate
-//! of `ca.crt` must match it.)
+//! No `ca.key`, ever. CloudNativePG needs `ca.key` in `clientCASecret` only to sign leaves itself
+//! (replication, its own pooler certificate, `DatabaseRole` certificates), and when a key is
+//! present the *first* certificate of `ca.crt` must match it. cnpgtp issues the replication and
+//! PgBouncer certificates with cert-manager, so CloudNativePG never signs anything, the rule never
+//! applies, and the CA key stays in one Secret (`<name>-client-ca`).
 //!
-//! Mechanism `externalSecrets`: a namespace-scoped SecretStore (kubernetes provider) whose
-//! ServiceAccount may only `get` the two source Secrets, and an ExternalSecret whose template
-//! concatenates them. ESO polls its sources every `refreshInterval`.
+//! The bundle is built in one of two ways, byte for byte the same (PEM re-wrapped at 64 columns);
+//! both refuse a source holding anything but certificates, or no certificate, and then leave the
+//! previous bundle in place:
+//!
+//! - `externalSecrets` (default): a namespace-scoped SecretStore (kubernetes provider) whose
+//!   ServiceAccount may only `get` the two sources, and an ExternalSecret whose template
+//!   ([`BUNDLE_TEMPLATE`], `scripts/ca-bundle/external-secret.tmpl`) merges them. External-secrets
+//!   polls its sources every `refreshInterval`; it does not watch them.
+//! - `syncWorkload`: a one-replica Deployment running [`SYNC_SCRIPT`]
+//!   (`scripts/ca-bundle/sync.sh`) from a ConfigMap. It watches the two sources and the bundle,
+//!   writes only when the bundle differs, and exits when a watch ends so Kubernetes restarts it.
+//!   cnpgtp renders the bundle Secret itself, without data, so it exists and carries
+//!   `cnpg.io/reload`; appliers (kubectl, ArgoCD, server-side apply) leave the `data` the
+//!   workload writes alone because they never set it.
+//!
+//! Reloads: the bundle carries `cnpg.io/reload`, so CloudNativePG reloads PostgreSQL when it
+//! changes. CloudNativePG does not reconcile Poolers on a cluster CA change; the sync workload
+//! annotates each rendered Pooler after writing a new bundle (`patch` on those Poolers only) so
+//! PgBouncer picks it up. With external-secrets, bump a Pooler annotation by hand after a CA
+//! rotation.
 
-use serde_json::json;
+use serde_json::{Value as Json, json};
 
 use crate::certs::{self, RELOAD_LABEL};
 use crate::manifest::Kind;
 use crate::naming::Names;
 use crate::render::{Common, Planned};
 use crate::values::BundleMechanism;
+
+/// The sync workload's script; its `bundle FILE...` mode prints the bundle built from PEM files.
+pub const SYNC_SCRIPT: &str = include_str!("../scripts/ca-bundle/sync.sh");
+
+/// The ExternalSecret template for `ca.crt`: the same bundle and refusals as [`SYNC_SCRIPT`].
+pub const BUNDLE_TEMPLATE: &str = include_str!("../scripts/ca-bundle/external-secret.tmpl");
+
+/// Label value of every object of the bundle (`app.kubernetes.io/component`).
+const COMPONENT: &str = "ca-bundle";
 
 /// The Secret the Cluster's `clientCASecret` names.
 pub fn bundle_secret(names: &Names) -> &str {
@@ -31,8 +59,9 @@ pub fn teleport_ca_source(common: &Common) -> (String, &'static str) {
     }
 }
 
-/// The ESO template for `ca.crt`: each source reduced to its CERTIFICATE blocks, in bundle order.
-pub const BUNDLE_TEMPLATE: &str = "{{ .clusterClientCa | filterPEM \"CERTIFICATE\" | trim }}\n{{ .teleportDatabaseClientCa | filterPEM \"CERTIFICATE\" | trim }}\n";
+/// The key of the cluster client CA Secret holding its certificate (cert-manager writes the CA
+/// certificate as `tls.crt`; the self-signed issuer's `ca.crt` is the same certificate).
+pub const CLUSTER_CA_KEY: &str = "tls.crt";
 
 pub fn plan(common: &Common) -> Vec<Planned> {
     let names = &common.names;
@@ -43,65 +72,186 @@ pub fn plan(common: &Common) -> Vec<Planned> {
             "ca-secret.yaml",
             Kind::Secret,
             &names.teleport_ca_secret,
-            "ca-bundle",
+            COMPONENT,
             json!({"pem": pem}),
         ));
     }
-    let (teleport_secret, teleport_key) = teleport_ca_source(common);
-    let client_ca = certs::client_ca_secret(names).to_string();
+    let reader = &names.bundle_sync;
+    planned.push(common.object(
+        "service-account.yaml",
+        Kind::ServiceAccount,
+        reader,
+        COMPONENT,
+        json!({}),
+    ));
+    planned.push(common.object(
+        "role.yaml",
+        Kind::Role,
+        reader,
+        COMPONENT,
+        json!({ "rules": rbac_rules(common) }),
+    ));
+    planned.push(common.object(
+        "role-binding.yaml",
+        Kind::RoleBinding,
+        reader,
+        COMPONENT,
+        json!({"role": reader, "subjects": [{"kind": "ServiceAccount", "name": reader, "namespace": common.namespace()}]}),
+    ));
     match values.client_ca_bundle.mechanism {
-        BundleMechanism::ExternalSecrets => {
-            let reader = &names.bundle_sync;
-            planned.push(common.object(
-                "service-account.yaml",
-                Kind::ServiceAccount,
-                reader,
-                "ca-bundle",
-                json!({}),
-            ));
-            planned.push(common.object(
-                "role.yaml",
-                Kind::Role,
-                reader,
-                "ca-bundle",
-                json!({"rules": [
-                    {"apiGroups": [""], "resources": ["secrets"], "resourceNames": [client_ca, teleport_secret], "verbs": ["get"]},
-                    {"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectrulesreviews"], "verbs": ["create"]},
-                ]}),
-            ));
-            planned.push(common.object(
-                "role-binding.yaml",
-                Kind::RoleBinding,
-                reader,
-                "ca-bundle",
-                json!({"role": reader, "subjects": [{"kind": "ServiceAccount", "name": reader, "namespace": common.namespace()}]}),
-            ));
-            planned.push(common.object(
-                "secret-store.yaml",
-                Kind::SecretStore,
-                reader,
-                "ca-bundle",
-                json!({"remote_namespace": common.namespace(), "service_account": reader}),
-            ));
-            planned.push(common.object(
-                "external-secret.yaml",
-                Kind::ExternalSecret,
-                bundle_secret(names),
-                "ca-bundle",
-                json!({
-                    "refresh_interval": values.client_ca_bundle.refresh_interval,
-                    "store": reader,
-                    "target": bundle_secret(names),
-                    "target_labels": {RELOAD_LABEL: "true"},
-                    "template": BUNDLE_TEMPLATE,
-                    "sources": [
-                        {"secretKey": "clusterClientCa", "remoteRef": {"key": client_ca, "property": "tls.crt"}},
-                        {"secretKey": "teleportDatabaseClientCa", "remoteRef": {"key": teleport_secret, "property": teleport_key}},
-                    ],
-                }),
-            ));
-        }
-        BundleMechanism::SyncWorkload => {}
+        BundleMechanism::ExternalSecrets => planned.extend(external_secrets(common)),
+        BundleMechanism::SyncWorkload => planned.extend(sync_workload(common)),
     }
     planned
+}
+
+/// The Poolers the sync workload annotates after a bundle change (those `pooler` renders).
+fn poolers<'a>(common: &'a Common) -> Vec<&'a str> {
+    let pooler = &common.values.pooler;
+    let mut names = Vec::new();
+    if pooler.enabled {
+        names.push(common.names.pooler_rw.as_str());
+        if pooler.read_only {
+            names.push(common.names.pooler_ro.as_str());
+        }
+    }
+    names
+}
+
+/// What the bundle's ServiceAccount may do: read the two sources, and for the sync workload
+/// also watch them, write the bundle and annotate the Poolers. Every rule names its objects
+/// (`watch` with resourceNames works because kubectl watches one object with the field selector
+/// `metadata.name=<name>`); there is no `list` and no `create`.
+fn rbac_rules(common: &Common) -> Json {
+    let (teleport_secret, _) = teleport_ca_source(common);
+    let sources = [certs::client_ca_secret(&common.names), &teleport_secret];
+    match common.values.client_ca_bundle.mechanism {
+        BundleMechanism::ExternalSecrets => json!([
+            {"apiGroups": [""], "resources": ["secrets"], "resourceNames": sources, "verbs": ["get"]},
+            // SecretStore validation asks what it may do; every identity may ask this anyway.
+            {"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectrulesreviews"], "verbs": ["create"]},
+        ]),
+        BundleMechanism::SyncWorkload => {
+            let mut rules = vec![
+                json!({"apiGroups": [""], "resources": ["secrets"], "resourceNames": sources, "verbs": ["get", "watch"]}),
+                json!({"apiGroups": [""], "resources": ["secrets"], "resourceNames": [bundle_secret(&common.names)], "verbs": ["get", "watch", "patch"]}),
+            ];
+            let poolers = poolers(common);
+            if !poolers.is_empty() {
+                rules.push(json!({"apiGroups": ["postgresql.cnpg.io"], "resources": ["poolers"], "resourceNames": poolers, "verbs": ["patch"]}));
+            }
+            Json::Array(rules)
+        }
+    }
+}
+
+fn external_secrets(common: &Common) -> Vec<Planned> {
+    let names = &common.names;
+    let reader = &names.bundle_sync;
+    let (teleport_secret, teleport_key) = teleport_ca_source(common);
+    vec![
+        common.object(
+            "secret-store.yaml",
+            Kind::SecretStore,
+            reader,
+            COMPONENT,
+            json!({"remote_namespace": common.namespace(), "service_account": reader}),
+        ),
+        common.object(
+            "external-secret.yaml",
+            Kind::ExternalSecret,
+            bundle_secret(names),
+            COMPONENT,
+            json!({
+                "refresh_interval": common.values.client_ca_bundle.refresh_interval,
+                "store": reader,
+                "target": bundle_secret(names),
+                "target_labels": {RELOAD_LABEL: "true"},
+                "template": BUNDLE_TEMPLATE,
+                "sources": [
+                    {"secretKey": "clusterClientCa", "remoteRef": {"key": certs::client_ca_secret(names), "property": CLUSTER_CA_KEY}},
+                    {"secretKey": "teleportDatabaseClientCa", "remoteRef": {"key": teleport_secret, "property": teleport_key}},
+                ],
+            }),
+        ),
+    ]
+}
+
+fn sync_workload(common: &Common) -> Vec<Planned> {
+    let names = &common.names;
+    let sync = &common.values.client_ca_bundle.sync_workload;
+    let workload = &names.bundle_sync;
+    let (teleport_secret, teleport_key) = teleport_ca_source(common);
+
+    let mut secret = common
+        .object(
+            "bundle-secret.yaml",
+            Kind::Secret,
+            bundle_secret(names),
+            COMPONENT,
+            json!({}),
+        )
+        .with_label(RELOAD_LABEL, "true");
+    secret.context["metadata"]["annotations"] = json!({
+        "cnpgtp.io/data-written-by": format!("Deployment {workload} (clientCaBundle.mechanism: syncWorkload)"),
+    });
+
+    let env = json!([
+        {"name": "NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+        {"name": "CLUSTER_CA_SECRET", "value": certs::client_ca_secret(names)},
+        {"name": "CLUSTER_CA_KEY", "value": CLUSTER_CA_KEY},
+        {"name": "TELEPORT_CA_SECRET", "value": teleport_secret},
+        {"name": "TELEPORT_CA_KEY", "value": teleport_key},
+        {"name": "TARGET_SECRET", "value": bundle_secret(names)},
+        {"name": "POOLERS", "value": poolers(common).join(" ")},
+        {"name": "HOME", "value": "/tmp"},
+        {"name": "TMPDIR", "value": "/tmp"},
+        // Each kubectl is a Go program: a soft heap limit keeps four of them inside the
+        // container's memory limit.
+        {"name": "GOMEMLIMIT", "value": "64MiB"},
+    ]);
+    let labels = common.labels(COMPONENT);
+    let selector = json!({
+        "app.kubernetes.io/name": labels["app.kubernetes.io/name"],
+        "app.kubernetes.io/instance": labels["app.kubernetes.io/instance"],
+        "app.kubernetes.io/component": COMPONENT,
+    });
+    let resources = &sync.resources;
+    vec![
+        secret,
+        common.object(
+            "bundle-configmap.yaml",
+            Kind::ConfigMap,
+            workload,
+            COMPONENT,
+            json!({"script": SYNC_SCRIPT}),
+        ),
+        common.object(
+            "bundle-deployment.yaml",
+            Kind::Deployment,
+            workload,
+            COMPONENT,
+            json!({
+                "selector": selector,
+                "pod_labels": labels,
+                "script_hash": format!("{:016x}", fnv1a64(SYNC_SCRIPT.as_bytes())),
+                "service_account": workload,
+                "image": sync.image,
+                "env": env,
+                "resources": {
+                    "requests": {"cpu": resources.cpu, "memory": resources.memory},
+                    "limits": {"memory": resources.memory_limit},
+                },
+                "config_map": workload,
+            }),
+        ),
+    ]
+}
+
+/// FNV-1a, 64 bits: a stable fingerprint of the script for the pod template, so a new script
+/// rolls the Deployment (the ConfigMap alone would not).
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }

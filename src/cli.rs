@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use clap::{CommandFactory, Parser, Subcommand};
 
+use crate::manifest::Manifest;
 use crate::output::{self, Format};
 use crate::render::Renderer;
 use crate::values::{self, Override, Problems, Source};
@@ -53,6 +54,8 @@ pub enum Command {
     /// Render the manifests (to stdout, or to --output-dir).
     #[command(after_help = EXAMPLES)]
     Render(RenderArgs),
+    /// Compare a render with committed manifests; print a unified diff; exit 1 when they differ.
+    Diff(DiffArgs),
     /// Print the commented default values.
     Values,
     /// Print the JSON Schema of the values file.
@@ -101,6 +104,19 @@ pub struct RenderArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Yaml)]
     pub format: Format,
+    /// Read ArgoCD's plugin environment: ARGOCD_APP_NAME and ARGOCD_APP_NAMESPACE as defaults of
+    /// `name` and `namespace`, and ARGOCD_APP_PARAMETERS (`values-files`, `set`, `set-string`).
+    #[arg(long)]
+    pub argocd: bool,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DiffArgs {
+    /// Directory of committed manifests, as written by `render --output-dir`.
+    #[arg(value_name = "COMMITTED_DIR")]
+    pub committed: PathBuf,
+    #[command(flatten)]
+    pub render: RenderArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,29 +143,35 @@ impl Failure {
     }
 }
 
+/// What a successful command prints and the exit code it ends with (`diff` exits 1 with a diff).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub stdout: String,
+    pub code: u8,
+}
+
+impl Outcome {
+    fn ok(stdout: String) -> Self {
+        Self { stdout, code: exit::OK }
+    }
+}
+
 /// Entry point of the binary.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return ExitCode::from(if err.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::OK
-            });
+            return ExitCode::from(if err.use_stderr() { exit::USAGE } else { exit::OK });
         }
     };
     match run(&cli) {
-        Ok(out) => {
+        Ok(outcome) => {
             let mut stdout = std::io::stdout().lock();
-            match stdout
-                .write_all(out.as_bytes())
-                .and_then(|()| stdout.flush())
-            {
-                Ok(()) => ExitCode::from(exit::OK),
+            match stdout.write_all(outcome.stdout.as_bytes()).and_then(|()| stdout.flush()) {
+                Ok(()) => ExitCode::from(outcome.code),
                 // A closed pipe (`| head`) is the reader's choice, not an error.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(exit::OK),
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(outcome.code),
                 Err(e) => {
                     eprintln!("error: writing to stdout: {e}");
                     ExitCode::from(exit::IO)
@@ -164,35 +186,29 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 }
 
 /// Runs a command and returns what goes to stdout. Nothing is printed on failure.
-pub fn run(cli: &Cli) -> Result<String, Failure> {
+pub fn run(cli: &Cli) -> Result<Outcome, Failure> {
     match &cli.command {
-        Command::Render(args) => render(args),
-        Command::Values => Ok(values::DEFAULTS.to_string()),
+        Command::Render(args) => render(args).map(Outcome::ok),
+        Command::Diff(args) => diff(args),
+        Command::Values => Ok(Outcome::ok(values::DEFAULTS.to_string())),
         Command::Teleport(command) => {
             let (layers, document) = match command {
-                TeleportCommand::Role(layers) => (
-                    layers,
-                    crate::teleport::role_document as fn(&values::Values) -> serde_json::Value,
-                ),
-                TeleportCommand::AgentValues(layers) => (
-                    layers,
-                    crate::teleport::agent_values as fn(&values::Values) -> serde_json::Value,
-                ),
+                TeleportCommand::Role(layers) => (layers, crate::teleport::role_document as fn(&values::Values) -> serde_json::Value),
+                TeleportCommand::AgentValues(layers) => (layers, crate::teleport::agent_values as fn(&values::Values) -> serde_json::Value),
             };
-            let sources =
-                read_sources(&layers.values).map_err(|p| Failure::new(exit::INVALID, p))?;
-            let loaded = values::load(&sources, &overrides(layers))
-                .map_err(|p| Failure::new(exit::INVALID, p))?;
+            let sources = read_sources(&layers.values).map_err(|p| Failure::new(exit::INVALID, p))?;
+            let loaded = values::load(&sources, &overrides(layers)).map_err(|p| Failure::new(exit::INVALID, p))?;
             crate::yaml::object_to_string(&document(&loaded.values))
+                .map(Outcome::ok)
                 .map_err(|e| Failure::new(exit::INTERNAL, anyhow::anyhow!(e)))
         }
-        Command::Schema => Ok(serde_json::to_string_pretty(&values::schema())
-            .map_err(|e| Failure::new(exit::INTERNAL, e))?
-            + "\n"),
+        Command::Schema => Ok(Outcome::ok(
+            serde_json::to_string_pretty(&values::schema()).map_err(|e| Failure::new(exit::INTERNAL, e))? + "\n",
+        )),
         Command::Completions { shell } => {
             let mut buffer = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "cnpgtp", &mut buffer);
-            Ok(String::from_utf8_lossy(&buffer).into_owned())
+            Ok(Outcome::ok(String::from_utf8_lossy(&buffer).into_owned()))
         }
     }
 }
@@ -305,17 +321,26 @@ fn overrides(args: &LayerArgs) -> Vec<Override> {
     list
 }
 
-fn render(args: &RenderArgs) -> Result<String, Failure> {
+/// Renders every database the arguments name: (name, manifests) in argument order.
+fn render_all(args: &RenderArgs) -> Result<Vec<(String, Vec<Manifest>)>, Failure> {
     let invalid = |p: Problems| Failure::new(exit::INVALID, p);
-    let shared = read_sources(&args.layers.values).map_err(invalid)?;
+    let argocd = if args.argocd {
+        crate::argocd::inputs(&|key| std::env::var(key).ok()).map_err(invalid)?
+    } else {
+        crate::argocd::Inputs::default()
+    };
+    let mut files = args.layers.values.clone();
+    files.extend(argocd.values_files.iter().cloned());
+    let shared = read_sources(&files).map_err(invalid)?;
     let databases = database_list(args).map_err(invalid)?;
     let renderer = Renderer::new();
-    let overrides = overrides(&args.layers);
+    let mut overrides = argocd.overrides.clone();
+    overrides.extend(self::overrides(&args.layers));
 
     let mut rendered = Vec::new();
     let mut all_problems = Vec::new();
     for database in &databases {
-        let mut sources = Vec::new();
+        let mut sources: Vec<Source> = argocd.defaults.iter().cloned().collect();
         if let Some(name) = &database.default_name {
             // The directory name is the default name; any values file may still set `name`.
             sources.push(Source {
@@ -330,9 +355,7 @@ fn render(args: &RenderArgs) -> Result<String, Failure> {
                 for warning in &loaded.warnings {
                     eprintln!("warning: {warning}");
                 }
-                let manifests = renderer
-                    .render(&loaded.values)
-                    .map_err(|e| Failure::new(exit::INTERNAL, e))?;
+                let manifests = renderer.render(&loaded.values).map_err(|e| Failure::new(exit::INTERNAL, e))?;
                 rendered.push((loaded.values.name.clone(), manifests));
             }
             Err(problems) => all_problems.extend(problems.0),
@@ -342,42 +365,51 @@ fn render(args: &RenderArgs) -> Result<String, Failure> {
         return Err(invalid(Problems(all_problems)));
     }
     check_unique_names(&rendered)?;
+    Ok(rendered)
+}
 
+/// The files `--output-dir DIR` holds for these renders (DIR/<name>/ for several databases).
+fn directory_targets(dir: &Path, rendered: &[(String, Vec<Manifest>)], format: Format) -> Result<BTreeMap<PathBuf, BTreeMap<String, String>>, Failure> {
+    let several = rendered.len() > 1;
+    let mut targets = BTreeMap::new();
+    for (name, manifests) in rendered {
+        let target = if several { dir.join(name) } else { dir.to_path_buf() };
+        targets.insert(target, output::directory_files(manifests, format).map_err(|e| Failure::new(exit::INTERNAL, e))?);
+    }
+    Ok(targets)
+}
+
+fn render(args: &RenderArgs) -> Result<String, Failure> {
+    let rendered = render_all(args)?;
     match &args.output_dir {
         None => {
-            let mut out = String::new();
             if args.format == Format::Json {
                 let all: Vec<_> = rendered.into_iter().flat_map(|(_, m)| m).collect();
-                return output::stream(&all, Format::Json)
-                    .map_err(|e| Failure::new(exit::INTERNAL, e));
+                return output::stream(&all, Format::Json).map_err(|e| Failure::new(exit::INTERNAL, e));
             }
+            let mut out = String::new();
             for (_, manifests) in &rendered {
-                out.push_str(
-                    &output::stream(manifests, args.format)
-                        .map_err(|e| Failure::new(exit::INTERNAL, e))?,
-                );
+                out.push_str(&output::stream(manifests, args.format).map_err(|e| Failure::new(exit::INTERNAL, e))?);
             }
             Ok(out)
         }
         Some(dir) => {
-            let several = databases.len() > 1;
-            let mut targets = BTreeMap::new();
-            for (name, manifests) in &rendered {
-                let target = if several { dir.join(name) } else { dir.clone() };
-                targets.insert(
-                    target,
-                    output::directory_files(manifests, args.format)
-                        .map_err(|e| Failure::new(exit::INTERNAL, e))?,
-                );
-            }
+            let targets = directory_targets(dir, &rendered, args.format)?;
             output::write_directories(&targets).map_err(|e| Failure::new(exit::IO, e))?;
             Ok(String::new())
         }
     }
 }
 
+fn diff(args: &DiffArgs) -> Result<Outcome, Failure> {
+    let rendered = render_all(&args.render)?;
+    let targets = directory_targets(&args.committed, &rendered, args.render.format)?;
+    let comparison = crate::diff::compare(&targets).map_err(|e| Failure::new(exit::IO, e))?;
+    Ok(Outcome { stdout: comparison.text, code: if comparison.changed { exit::INVALID } else { exit::OK } })
+}
+
 fn check_unique_names(
-    rendered: &[(String, Vec<crate::manifest::Manifest>)],
+    rendered: &[(String, Vec<Manifest>)],
 ) -> Result<(), Failure> {
     let mut seen = std::collections::BTreeSet::new();
     for (name, _) in rendered {

@@ -12,12 +12,14 @@
 //! `certs`, `ca_bundle`, `cnpg`, `pooler`); templates only fill objects in. The library API is
 //! not stable; the command line is.
 
+pub mod argocd;
 pub mod ca_bundle;
 pub mod certs;
 pub mod cli;
 pub mod cnpg;
 pub mod crd_schema;
 pub mod crds;
+pub mod diff;
 pub mod manifest;
 pub mod naming;
 pub mod output;

@@ -133,7 +133,7 @@ impl Renderer {
     pub fn render(&self, values: &Values) -> Result<Vec<Manifest>> {
         let common = Common::new(values);
         let mut manifests = Vec::new();
-        for planned in plan(&common) {
+        for planned in plan(&common).into_iter().map(with_sync_wave) {
             let template = self
                 .env
                 .get_template(planned.template)
@@ -156,6 +156,33 @@ impl Renderer {
         }
         manifests.sort_by_key(|m| m.kind);
         Ok(manifests)
+    }
+}
+
+/// ArgoCD applies waves in order and waits for each to be healthy, so a wave per layer makes a
+/// sync converge: inputs (Secrets, RBAC), issuers, certificates and the CA bundle, the Cluster,
+/// then what needs a running Cluster (poolers, Teleport registration). Hook Jobs run in their own
+/// phase and get no wave. `kubectl apply` ignores the annotation; the output order is the same.
+fn sync_wave(kind: Kind, component: &str) -> Option<i32> {
+    let late = component == "teleport";
+    Some(match kind {
+        Kind::Job => return None,
+        Kind::ServiceAccount | Kind::Secret | Kind::ConfigMap | Kind::Role | Kind::RoleBinding => -4,
+        Kind::Issuer => -3,
+        Kind::Certificate | Kind::SecretStore => -2,
+        Kind::Deployment if late => 2,
+        Kind::ExternalSecret | Kind::Deployment => -1,
+        Kind::Cluster => 0,
+        Kind::Pooler => 1,
+        Kind::TeleportRoleV7 | Kind::TeleportRoleV8 | Kind::TeleportDatabaseV3 => 2,
+    })
+}
+
+fn with_sync_wave(planned: Planned) -> Planned {
+    let component = planned.context["metadata"]["labels"]["app.kubernetes.io/component"].as_str().unwrap_or_default().to_string();
+    match sync_wave(planned.kind, &component) {
+        Some(wave) => planned.with_annotation("argocd.argoproj.io/sync-wave", &wave.to_string()),
+        None => planned,
     }
 }
 

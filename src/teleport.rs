@@ -275,12 +275,17 @@ fn job(common: &Common) -> Vec<Planned> {
     let proxy = teleport.proxy_address.clone().unwrap_or_default();
     let endpoints = endpoints(values);
     let generated_ca = render_time_ca(values).is_none();
-    let ca_text = render_time_ca(values).unwrap_or(CA_PLACEHOLDER);
 
-    // One JSON document per database (JSON is YAML; each file is one `tctl create` call).
+    // One JSON document per database (JSON is YAML; each file is one `tctl create` call). The CA
+    // is always embedded by the init container: a render-time CA is often an argocd-vault-plugin
+    // placeholder, which must stay a whole scalar (its own ConfigMap key) because AVP would put
+    // raw newlines into a JSON string.
     let mut files = BTreeMap::new();
+    if let Some(pem) = render_time_ca(values) {
+        files.insert("server-ca.crt".to_string(), pem.to_string());
+    }
     for endpoint in &endpoints {
-        let document = db_document(values, endpoint, ca_text);
+        let document = db_document(values, endpoint, CA_PLACEHOLDER);
         files.insert(
             format!("{}.json", endpoint.service_kind),
             serde_json::to_string_pretty(&document).expect("json"),
@@ -301,9 +306,7 @@ fn job(common: &Common) -> Vec<Planned> {
             crate::yaml::object_to_string(&tbot).expect("tbot config serializes"),
         );
     }
-    if generated_ca {
-        files.insert("embed-ca.sh".into(), EMBED_CA_SCRIPT.to_string());
-    }
+    files.insert("embed-ca.sh".into(), EMBED_CA_SCRIPT.to_string());
 
     let mut planned = vec![common.object(
         "service-account.yaml",
@@ -381,22 +384,19 @@ fn job(common: &Common) -> Vec<Planned> {
         )
     });
 
-    // Register: [tbot] [embed CA] tctl create rw, tctl create ro.
+    // Register: [tbot] embed CA, tctl create rw, tctl create ro.
     let mut steps: Vec<Json> = tbot_container.iter().cloned().collect();
-    let resource_dir = if generated_ca {
-        steps.push(container(
-            "embed-ca",
-            &teleport.job.shell_image,
-            &["sh".into(), "/resources/embed-ca.sh".into()],
-            job_mounts,
-            &env,
-        ));
-        "/work"
-    } else {
-        "/resources"
-    };
+    let ca_file = if generated_ca { "/server-ca/ca.crt" } else { "/resources/server-ca.crt" };
+    let embed_env = json!([{"name": "HOME", "value": "/tmp"}, {"name": "CA_FILE", "value": ca_file}]);
+    steps.push(container(
+        "embed-ca",
+        &teleport.job.shell_image,
+        &["sh".into(), "/resources/embed-ca.sh".into()],
+        job_mounts,
+        &embed_env,
+    ));
     for endpoint in &endpoints {
-        let file = format!("{resource_dir}/{}.json", endpoint.service_kind);
+        let file = format!("/work/{}.json", endpoint.service_kind);
         steps.push(container(
             &format!("create-{}", endpoint.service_kind),
             &tctl,

@@ -24,6 +24,8 @@ pub const DEFAULTS: &str = include_str!("../values/defaults.yaml");
 pub const DEFAULTS_NAME: &str = "<embedded defaults>";
 /// Larger values files are refused before parsing: real ones are a few kilobytes.
 pub const MAX_SOURCE_BYTES: u64 = 4 * 1024 * 1024;
+/// At most this many problems are printed; the count of the rest follows.
+pub const MAX_PROBLEMS_SHOWN: usize = 50;
 
 /// One step in a key path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,14 +124,42 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Keys, file names and derived names come from the user: escape control and
+        // bidirectional characters so a values file cannot drive the terminal that shows the error.
         match &self.origin {
-            Some(origin) => write!(f, "{origin}: ")?,
+            Some(origin) => write!(f, "{}: ", printable(&origin.to_string()))?,
             None => write!(f, "<command line>: ")?,
         }
         if !self.path.0.is_empty() {
-            write!(f, "{}: ", self.path)?;
+            write!(f, "{}: ", printable(&self.path.to_string()))?;
         }
-        write!(f, "{}\n  fix: {}", self.message, self.fix)
+        write!(
+            f,
+            "{}\n  fix: {}",
+            printable(&self.message),
+            printable(&self.fix)
+        )
+    }
+}
+
+/// `text` with control characters (terminal escapes, NUL, line breaks) and Unicode
+/// bidirectional overrides written as Rust escapes.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if text.chars().any(unsafe_char) {
+        text.chars()
+            .map(|c| {
+                if unsafe_char(c) {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    } else {
+        std::borrow::Cow::Borrowed(text)
     }
 }
 
@@ -145,8 +175,16 @@ impl fmt::Display for Problems {
             "invalid values ({count} problem{}):",
             if count == 1 { "" } else { "s" }
         )?;
-        for problem in &self.0 {
+        // A list index of 10000 or a file of unknown keys must not flood the terminal.
+        for problem in self.0.iter().take(MAX_PROBLEMS_SHOWN) {
             writeln!(f, "{problem}")?;
+        }
+        if count > MAX_PROBLEMS_SHOWN {
+            writeln!(
+                f,
+                "... and {} more problems, not shown: fix the ones above first",
+                count - MAX_PROBLEMS_SHOWN
+            )?;
         }
         Ok(())
     }
@@ -220,11 +258,12 @@ impl Source {
         let text = String::from_utf8(bytes).map_err(|e| {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+            let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
             Problem::new(
                 Some(Origin {
                     source: Arc::from(name.as_str()),
                     line,
-                    column: 0,
+                    column: valid.len() - line_start + 1,
                 }),
                 KeyPath::default(),
                 format!(

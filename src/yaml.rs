@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
+use serde_saphyr::granit_parser::{ErrorKind, Event, Parser, ScalarStyle, ScanError};
 
 /// Nesting deeper than this is refused: no real values file comes close, and a bound keeps a
 /// hostile file from exhausting the stack.
@@ -117,17 +117,12 @@ pub fn parse_values(source: &Arc<str>, text: &str) -> Result<Tree, ParseProblem>
             None => break,
             Some(Ok(pair)) => pair,
             Some(Err(err)) => {
-                return Err(ParseProblem {
-                    origin: Origin {
-                        source: source.clone(),
-                        line: err.marker().line(),
-                        column: err.marker().col() + 1,
-                    },
-                    message: format!("this is not valid YAML: {}", err.info()),
-                    fix:
-                        "fix the YAML syntax at this position (indentation, quotes, a missing ':')"
-                            .into(),
-                });
+                let origin = Origin {
+                    source: source.clone(),
+                    line: err.marker().line(),
+                    column: err.marker().col() + 1,
+                };
+                return Err(scan_problem(origin, &err));
             }
         };
         let origin = builder.origin(span.start.line(), span.start.col());
@@ -181,6 +176,23 @@ pub fn parse_values(source: &Arc<str>, text: &str) -> Result<Tree, ParseProblem>
             "start the file with keys such as `name: mydb`",
         )),
     }
+}
+
+/// A parser error as a problem. The parser's own nesting limit (it can trip before the tree
+/// builder's depth check, e.g. on `[[[[...`) is reported as what it is: too deep, not a typo.
+fn scan_problem(origin: Origin, err: &ScanError) -> ParseProblem {
+    if matches!(err.kind(), ErrorKind::RecursionLimitExceeded) {
+        return problem(
+            origin,
+            &format!("values are nested deeper than {MAX_DEPTH} levels"),
+            "flatten the structure: no cnpgtp key is nested this deep",
+        );
+    }
+    problem(
+        origin,
+        &format!("this is not valid YAML: {}", err.info()),
+        "fix the YAML syntax at this position (indentation, quotes, a missing ':')",
+    )
 }
 
 fn problem(origin: Origin, message: &str, fix: &str) -> ParseProblem {
@@ -334,10 +346,9 @@ impl TreeBuilder {
                     return Ok((event, self.origin(span.start.line(), span.start.col())));
                 }
                 Some(Err(err)) => {
-                    return Err(problem(
+                    return Err(scan_problem(
                         self.origin(err.marker().line(), err.marker().col()),
-                        &format!("this is not valid YAML: {}", err.info()),
-                        "fix the YAML syntax at this position (indentation, quotes, a missing ':')",
+                        &err,
                     ));
                 }
                 None => {

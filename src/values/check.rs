@@ -207,6 +207,24 @@ struct Findings<'t> {
 }
 
 impl Findings<'_> {
+    /// An error about the entry `key` of the map at `map`. The key is taken whole: map keys
+    /// (label keys, parameter names) may hold `.`, `/` or `[`, which `KeyPath::parse` would split.
+    fn error_key(
+        &mut self,
+        map: &str,
+        key: &str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        let path = KeyPath::parse(map).key(key);
+        self.errors.push(Problem::new(
+            Some(origin_of(self.tree, &path.0)),
+            path,
+            message,
+            fix,
+        ));
+    }
+
     fn error(&mut self, path: &str, message: impl Into<String>, fix: impl Into<String>) {
         let path = KeyPath::parse(path);
         self.errors.push(Problem::new(
@@ -609,17 +627,18 @@ fn names(values: &Values, f: &mut Findings) {
         );
     }
     for (key, value) in &values.labels {
-        let path = format!("labels.{key}");
         if !is_label_key(key) {
-            f.error(
-                &path,
+            f.error_key(
+                "labels",
+                key,
                 "not a valid label key",
                 "use an optional DNS prefix, '/', and a name such as `team`",
             );
         }
         if !is_label_value(value) {
-            f.error(
-                &path,
+            f.error_key(
+                "labels",
+                key,
                 "not a valid label value",
                 "use letters, digits, '-', '_' or '.', at most 63 characters",
             );
@@ -689,20 +708,21 @@ fn postgres(values: &Values, f: &mut Findings) {
         }
     }
     for key in pg.parameters.keys() {
-        let path = format!("postgres.parameters.{key}");
         let valid = !key.is_empty()
             && key
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
         if !valid {
-            f.error(
-                &path,
+            f.error_key(
+                "postgres.parameters",
+                key,
                 "not a PostgreSQL parameter name",
                 "parameter names are lower case, e.g. `max_connections`",
             );
         } else if FIXED_PARAMETERS.contains(&key.as_str()) {
-            f.error(
-                &path,
+            f.error_key(
+                "postgres.parameters",
+                key,
                 "CloudNativePG manages this parameter itself",
                 "remove it",
             );
@@ -710,8 +730,9 @@ fn postgres(values: &Values, f: &mut Findings) {
     }
     for (key, value) in &pg.node_selector {
         if !is_label_key(key) || !is_label_value(value) {
-            f.error(
-                &format!("postgres.nodeSelector.{key}"),
+            f.error_key(
+                "postgres.nodeSelector",
+                key,
                 "not a valid node label",
                 "use a label key and value as on your nodes",
             );
@@ -1157,8 +1178,9 @@ fn pooler(values: &Values, f: &mut Findings) {
                 || "remove it; CloudNativePG's documentation lists the accepted PgBouncer parameters".to_string(),
                 |best| format!("did you mean `{best}`?"),
             );
-            f.error(
-                &format!("pooler.parameters.{key}"),
+            f.error_key(
+                "pooler.parameters",
+                key,
                 "CloudNativePG does not accept this PgBouncer parameter",
                 fix,
             );
@@ -1199,8 +1221,9 @@ fn teleport(values: &Values, f: &mut Findings) {
     }
     for (key, value) in &t.labels {
         if !is_label_key(key) || !is_label_value(value) {
-            f.error(
-                &format!("teleport.labels.{key}"),
+            f.error_key(
+                "teleport.labels",
+                key,
                 "not a valid label",
                 "use Kubernetes-style label keys and values",
             );

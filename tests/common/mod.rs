@@ -30,12 +30,18 @@ pub fn require_shared(test: &str) -> Option<PathBuf> {
     }
 }
 
-/// Runs the CLI in-process; Ok(stdout) or Err(stderr text as the user sees it, exit code).
+/// Runs the CLI in-process; Ok(stdout) or Err(stderr text as the user sees it, or for a
+/// non-zero successful outcome its stdout, with the exit code).
 pub fn cnpgtp(args: &[&str]) -> Result<String, (String, u8)> {
     let mut full = vec!["cnpgtp"];
     full.extend_from_slice(args);
     let cli = Cli::try_parse_from(full).map_err(|e| (e.to_string(), 2))?;
-    run(&cli).map_err(|f| (format!("error: {:#}", f.error), f.code))
+    match run(&cli) {
+        Ok(outcome) if outcome.code == 0 => Ok(outcome.stdout),
+        // `diff` reports differences on stdout with exit code 1.
+        Ok(outcome) => Err((outcome.stdout, outcome.code)),
+        Err(f) => Err((format!("error: {:#}", f.error), f.code)),
+    }
 }
 
 /// The shipped example values files (everything in `values/` but the defaults).
