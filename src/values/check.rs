@@ -1198,9 +1198,11 @@ fn is_teleport_name(name: &str) -> bool {
 fn teleport(values: &Values, f: &mut Findings) {
     use super::{DeletionHook, JobIdentity, Registration};
     let t = &values.teleport;
+    // Names derived from an invalid `name` or `namespace` would only repeat that error.
+    let roots_valid = naming::is_dns_label(&values.name) && naming::is_dns_label(&values.namespace);
     let prefix = crate::teleport::database_prefix(values);
     let longest = format!("{prefix}-ro");
-    if !is_teleport_name(&longest) {
+    if !is_teleport_name(&longest) && (roots_valid || t.database_name.is_some()) {
         let path = if t.database_name.is_some() {
             "teleport.databaseName"
         } else {
@@ -1241,7 +1243,7 @@ fn teleport(values: &Values, f: &mut Findings) {
         );
     }
     let role_name = crate::teleport::role_name(values);
-    if !naming::is_dns_label(&role_name) {
+    if !naming::is_dns_label(&role_name) && (roots_valid || t.role.name.is_some() || t.database_name.is_some()) {
         let path = if t.role.name.is_some() {
             "teleport.role.name"
         } else {
