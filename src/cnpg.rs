@@ -6,6 +6,11 @@
 //! are admitted only by `hostssl ... cert` rules for the application database; a trailing `reject`
 //! rule keeps them from falling through to CloudNativePG's catch-all password rule.
 //!
+//! The client-CA bundle holds Teleport's CA, and CloudNativePG's fixed `cert` rules for
+//! `streaming_replica` and `cnpg_pooler_pgbouncer` come before ours: a Teleport certificate with
+//! one of those names would be accepted. pg_hba cannot tie a rule to one CA of the bundle, so the
+//! guard is on the Teleport side: the rendered role denies those users (see `teleport`).
+//!
 //! Bootstrap SQL. CloudNativePG creates the owner before any post-init SQL, so none of it creates
 //! the owner. The pooler's auth role and lookup function are created here because cnpgtp issues
 //! the pooler certificate itself (see `pooler`), which turns off CloudNativePG's automatic

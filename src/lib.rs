@@ -19,7 +19,6 @@ pub mod cli;
 pub mod cnpg;
 pub mod crd_schema;
 pub mod crds;
-pub mod lint;
 pub mod diff;
 pub mod manifest;
 pub mod naming;

@@ -124,12 +124,27 @@ pub fn role_name(values: &Values) -> String {
         .unwrap_or_else(|| format!("{}-access", database_prefix(values)))
 }
 
+/// Database users no Teleport user may ever become. PostgreSQL checks client certificates against
+/// the whole bundle and CloudNativePG's fixed `cert` rules for these users come first, so a
+/// Teleport-issued certificate for `streaming_replica` would get a replication connection and one
+/// for `cnpg_pooler_pgbouncer` could read password hashes. Deny rules apply across all of a user's
+/// roles, so this also protects against another role that allows `db_users: ["*"]`.
+pub const DENIED_DATABASE_USERS: &[&str] = &[
+    "postgres",
+    "streaming_replica",
+    "cnpg_pooler_pgbouncer",
+    "^cnpg_.*$",
+];
+
 fn role_spec(values: &Values) -> Json {
     json!({
         "allow": {
             "db_labels": role_selector(values),
             "db_names": [values.database.name],
             "db_users": [values.access.read_user.name, values.access.write_user.name],
+        },
+        "deny": {
+            "db_users": DENIED_DATABASE_USERS,
         }
     })
 }
@@ -386,8 +401,13 @@ fn job(common: &Common) -> Vec<Planned> {
 
     // Register: [tbot] embed CA, tctl create rw, tctl create ro.
     let mut steps: Vec<Json> = tbot_container.iter().cloned().collect();
-    let ca_file = if generated_ca { "/server-ca/ca.crt" } else { "/resources/server-ca.crt" };
-    let embed_env = json!([{"name": "HOME", "value": "/tmp"}, {"name": "CA_FILE", "value": ca_file}]);
+    let ca_file = if generated_ca {
+        "/server-ca/ca.crt"
+    } else {
+        "/resources/server-ca.crt"
+    };
+    let embed_env =
+        json!([{"name": "HOME", "value": "/tmp"}, {"name": "CA_FILE", "value": ca_file}]);
     steps.push(container(
         "embed-ca",
         &teleport.job.shell_image,

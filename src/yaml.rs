@@ -43,7 +43,10 @@ impl fmt::Display for Origin {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tree {
     pub node: Node,
+    /// Where the value starts.
     pub origin: Origin,
+    /// Where the key naming this value was written, for values of mappings: errors point here.
+    pub key_origin: Option<Origin>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -68,7 +71,12 @@ pub struct ParseProblem {
 
 impl Tree {
     pub fn new(node: Node, origin: Origin) -> Self {
-        Self { node, origin }
+        Self { node, origin, key_origin: None }
+    }
+
+    /// The position to report for this node: its key when it has one, else the value.
+    pub fn reported_origin(&self) -> &Origin {
+        self.key_origin.as_ref().unwrap_or(&self.origin)
     }
 
     /// The value as plain JSON, for schema validation and typed deserialization.
@@ -298,12 +306,13 @@ impl TreeBuilder {
                             key_origin,
                             &format!(
                                 "duplicate key `{key}` (first written at line {})",
-                                earlier.origin.line
+                                earlier.reported_origin().line
                             ),
                             "keep one of the two entries",
                         ));
                     }
-                    let value = self.node(parser, None, depth + 1)?;
+                    let mut value = self.node(parser, None, depth + 1)?;
+                    value.key_origin = Some(key_origin);
                     entries.push((key, value));
                 }
                 (Tree::new(Node::Map(entries), origin), anchor)

@@ -9,7 +9,9 @@ use std::process::{Command, Output};
 use serde_json::Value as Json;
 
 fn plugin() -> Json {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("argocd/plugin.yaml")).unwrap();
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("argocd/plugin.yaml"))
+            .unwrap();
     cnpgtp::yaml::large_documents(&text).unwrap().remove(0)
 }
 
@@ -17,10 +19,24 @@ fn plugin() -> Json {
 fn generate(app_dir: &Path, env: &[(&str, &str)], extra_path: Option<&Path>) -> Output {
     let plugin = plugin();
     let generate = &plugin["spec"]["generate"];
-    let command: Vec<&str> = generate["command"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    let args: Vec<&str> = generate["args"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    let binary_dir = PathBuf::from(env!("CARGO_BIN_EXE_cnpgtp")).parent().unwrap().to_path_buf();
-    let mut path = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).collect::<Vec<_>>();
+    let command: Vec<&str> = generate["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let args: Vec<&str> = generate["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let binary_dir = PathBuf::from(env!("CARGO_BIN_EXE_cnpgtp"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let mut path =
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).collect::<Vec<_>>();
     path.insert(0, binary_dir);
     if let Some(extra) = extra_path {
         path.insert(0, extra.to_path_buf());
@@ -43,7 +59,11 @@ fn app_dir(values: &str) -> tempfile::TempDir {
 }
 
 fn documents(output: &Output) -> Vec<Json> {
-    assert!(output.status.success(), "generate failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "generate failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     cnpgtp::yaml::large_documents(&String::from_utf8(output.stdout.clone()).unwrap()).unwrap()
 }
 
@@ -52,21 +72,40 @@ fn plugin_is_discovered_by_its_values_file_and_announces_its_parameters() {
     let plugin = plugin();
     assert_eq!(plugin["kind"], "ConfigManagementPlugin");
     assert_eq!(plugin["spec"]["discover"]["fileName"], "./cnpgtp.yaml");
-    let announced: Vec<&str> = plugin["spec"]["parameters"]["static"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let announced: Vec<&str> = plugin["spec"]["parameters"]["static"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
     assert_eq!(announced, cnpgtp::argocd::PARAMETERS);
 }
 
 #[test]
 fn name_and_namespace_come_from_the_application() {
     let dir = app_dir("database:\n  name: orders\n  owner: orders_owner\n");
-    let out = generate(dir.path(), &[("ARGOCD_APP_NAME", "orders-prod"), ("ARGOCD_APP_NAMESPACE", "shop")], None);
+    let out = generate(
+        dir.path(),
+        &[
+            ("ARGOCD_APP_NAME", "orders-prod"),
+            ("ARGOCD_APP_NAMESPACE", "shop"),
+        ],
+        None,
+    );
     let docs = documents(&out);
     let cluster = docs.iter().find(|d| d["kind"] == "Cluster").unwrap();
     assert_eq!(cluster["metadata"]["name"], "orders-prod");
     assert_eq!(cluster["metadata"]["namespace"], "shop");
     // The values file wins over the Application's name.
     let dir = app_dir("name: explicit\nnamespace: elsewhere\n");
-    let docs = documents(&generate(dir.path(), &[("ARGOCD_APP_NAME", "orders-prod"), ("ARGOCD_APP_NAMESPACE", "shop")], None));
+    let docs = documents(&generate(
+        dir.path(),
+        &[
+            ("ARGOCD_APP_NAME", "orders-prod"),
+            ("ARGOCD_APP_NAMESPACE", "shop"),
+        ],
+        None,
+    ));
     let cluster = docs.iter().find(|d| d["kind"] == "Cluster").unwrap();
     assert_eq!(cluster["metadata"]["name"], "explicit");
     assert_eq!(cluster["metadata"]["namespace"], "elsewhere");
@@ -75,25 +114,63 @@ fn name_and_namespace_come_from_the_application() {
 #[test]
 fn parameters_add_values_files_and_sets() {
     let dir = app_dir("stage: staging\n");
-    std::fs::write(dir.path().join("prod.yaml"), "stage: production\npostgres:\n  instances: 4\n").unwrap();
+    std::fs::write(
+        dir.path().join("prod.yaml"),
+        "stage: production\npostgres:\n  instances: 4\n",
+    )
+    .unwrap();
     let parameters = r#"[{"name":"values-files","array":["prod.yaml"]},{"name":"set","map":{"postgres.instances":"5","pooler.enabled":"false"}}]"#;
-    let docs = documents(&generate(dir.path(), &[("ARGOCD_APP_NAME", "p1"), ("ARGOCD_APP_NAMESPACE", "ns1"), ("ARGOCD_APP_PARAMETERS", parameters)], None));
+    let docs = documents(&generate(
+        dir.path(),
+        &[
+            ("ARGOCD_APP_NAME", "p1"),
+            ("ARGOCD_APP_NAMESPACE", "ns1"),
+            ("ARGOCD_APP_PARAMETERS", parameters),
+        ],
+        None,
+    ));
     let cluster = docs.iter().find(|d| d["kind"] == "Cluster").unwrap();
-    assert_eq!(cluster["spec"]["instances"], 5, "set parameter wins over values files");
-    assert_eq!(cluster["metadata"]["labels"]["cnpgtp.io/stage"], "production", "values-files layered after cnpgtp.yaml");
-    assert!(!docs.iter().any(|d| d["kind"] == "Pooler"), "typed set: pooler.enabled=false");
+    assert_eq!(
+        cluster["spec"]["instances"], 5,
+        "set parameter wins over values files"
+    );
+    assert_eq!(
+        cluster["metadata"]["labels"]["cnpgtp.io/stage"], "production",
+        "values-files layered after cnpgtp.yaml"
+    );
+    assert!(
+        !docs.iter().any(|d| d["kind"] == "Pooler"),
+        "typed set: pooler.enabled=false"
+    );
 }
 
 #[test]
 fn a_failing_render_prints_nothing_and_fails() {
     let dir = app_dir("postgres:\n  instnaces: 3\n");
-    let out = generate(dir.path(), &[("ARGOCD_APP_NAME", "bad"), ("ARGOCD_APP_NAMESPACE", "ns")], None);
+    let out = generate(
+        dir.path(),
+        &[("ARGOCD_APP_NAME", "bad"), ("ARGOCD_APP_NAMESPACE", "ns")],
+        None,
+    );
     assert!(!out.status.success());
-    assert!(out.stdout.is_empty(), "stdout must stay empty, or ArgoCD would prune everything");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cnpgtp.yaml:2:14: postgres.instnaces: unknown key"));
+    assert!(
+        out.stdout.is_empty(),
+        "stdout must stay empty, or ArgoCD would prune everything"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("cnpgtp.yaml:2:3: postgres.instnaces: unknown key")
+    );
     // Bad plugin parameters fail the same way.
     let dir = app_dir("{}\n");
-    let out = generate(dir.path(), &[("ARGOCD_APP_PARAMETERS", r#"[{"name":"values-files","array":["../../etc/passwd"]}]"#)], None);
+    let out = generate(
+        dir.path(),
+        &[(
+            "ARGOCD_APP_PARAMETERS",
+            r#"[{"name":"values-files","array":["../../etc/passwd"]}]"#,
+        )],
+        None,
+    );
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
 }
@@ -105,37 +182,77 @@ fn a_failing_render_prints_nothing_and_fails() {
 fn the_vault_plugin_pipeline_keeps_failures() {
     let bin = tempfile::tempdir().unwrap();
     let stand_in = bin.path().join("argocd-vault-plugin");
-    std::fs::write(&stand_in, "#!/bin/sh\n[ \"$1\" = generate ] && [ \"$2\" = - ] && exec cat\nexit 2\n").unwrap();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut std::fs::metadata(&stand_in).unwrap().permissions(), 0o755);
-    std::fs::set_permissions(&stand_in, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::write(
+        &stand_in,
+        "#!/bin/sh\n[ \"$1\" = generate ] && [ \"$2\" = - ] && exec cat\nexit 2\n",
+    )
+    .unwrap();
+    std::os::unix::fs::PermissionsExt::set_mode(
+        &mut std::fs::metadata(&stand_in).unwrap().permissions(),
+        0o755,
+    );
+    std::fs::set_permissions(
+        &stand_in,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     let good = app_dir("{}\n");
-    let docs = documents(&generate(good.path(), &[("ARGOCD_ENV_AVP", "true"), ("ARGOCD_APP_NAME", "vaulted")], Some(bin.path())));
-    assert!(docs.iter().any(|d| d["kind"] == "Cluster" && d["metadata"]["name"] == "vaulted"));
+    let docs = documents(&generate(
+        good.path(),
+        &[("ARGOCD_ENV_AVP", "true"), ("ARGOCD_APP_NAME", "vaulted")],
+        Some(bin.path()),
+    ));
+    assert!(
+        docs.iter()
+            .any(|d| d["kind"] == "Cluster" && d["metadata"]["name"] == "vaulted")
+    );
     let bad = app_dir("name: Not_Valid\n");
     let out = generate(bad.path(), &[("ARGOCD_ENV_AVP", "true")], Some(bin.path()));
-    assert!(!out.status.success(), "pipefail must propagate the render's failure");
+    assert!(
+        !out.status.success(),
+        "pipefail must propagate the render's failure"
+    );
     assert!(out.stdout.is_empty());
 }
 
 #[test]
 fn placeholders_stay_single_scalars_everywhere() {
     let out = common::cnpgtp(&["render", "-f", "values/article.yaml"]).unwrap();
-    for placeholder in ["<path:secret/data/cnpg-postgres#owner-password>", "<path:secret/data/cert-manager#role-id>", "<path:secret/data/cert-manager#secret-id>", "<path:secret/data/db-root-certificate#ca>", "<path:secret/data/teleport/ca#db_client>"] {
+    for placeholder in [
+        "<path:secret/data/cnpg-postgres#owner-password>",
+        "<path:secret/data/cert-manager#role-id>",
+        "<path:secret/data/cert-manager#secret-id>",
+        "<path:secret/data/db-root-certificate#ca>",
+        "<path:secret/data/teleport/ca#db_client>",
+    ] {
         let lines: Vec<&str> = out.lines().filter(|l| l.contains(placeholder)).collect();
         assert!(!lines.is_empty(), "{placeholder} missing");
         for line in lines {
             let value = line.split_once(": ").map_or("", |(_, v)| v.trim());
-            assert_eq!(value, placeholder, "the placeholder is the whole scalar: {line}");
+            assert_eq!(
+                value, placeholder,
+                "the placeholder is the whole scalar: {line}"
+            );
         }
     }
 }
 
 #[test]
 fn sync_waves_order_inputs_certificates_cluster_then_consumers() {
-    let docs = cnpgtp::yaml::large_documents(&common::cnpgtp(&["render", "-f", "values/production.yaml"]).unwrap()).unwrap();
+    let docs = cnpgtp::yaml::large_documents(
+        &common::cnpgtp(&["render", "-f", "values/production.yaml"]).unwrap(),
+    )
+    .unwrap();
     let wave = |kind: &str| -> i64 {
-        let d = docs.iter().find(|d| d["kind"] == kind).unwrap_or_else(|| panic!("{kind}"));
-        d["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"].as_str().unwrap().parse().unwrap()
+        let d = docs
+            .iter()
+            .find(|d| d["kind"] == kind)
+            .unwrap_or_else(|| panic!("{kind}"));
+        d["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
     };
     assert!(wave("Secret") < wave("Issuer") || !docs.iter().any(|d| d["kind"] == "Secret"));
     assert!(wave("Issuer") < wave("Certificate"));
@@ -146,8 +263,16 @@ fn sync_waves_order_inputs_certificates_cluster_then_consumers() {
     // No long-lived object is a hook (ArgoCD would prune it).
     for d in &docs {
         if d["kind"] != "Job" {
-            assert!(d["metadata"]["annotations"]["argocd.argoproj.io/hook"].is_null(), "{}", d["kind"]);
-            assert!(d["metadata"]["annotations"]["helm.sh/hook"].is_null(), "{}", d["kind"]);
+            assert!(
+                d["metadata"]["annotations"]["argocd.argoproj.io/hook"].is_null(),
+                "{}",
+                d["kind"]
+            );
+            assert!(
+                d["metadata"]["annotations"]["helm.sh/hook"].is_null(),
+                "{}",
+                d["kind"]
+            );
         }
     }
 }
@@ -157,13 +282,36 @@ fn diff_reports_changed_added_and_removed_objects() {
     let dir = tempfile::tempdir().unwrap();
     let committed = dir.path().join("orders");
     let committed_str = committed.to_str().unwrap();
-    common::cnpgtp(&["render", "-f", "values/minimal.yaml", "--output-dir", committed_str]).unwrap();
+    common::cnpgtp(&[
+        "render",
+        "-f",
+        "values/minimal.yaml",
+        "--output-dir",
+        committed_str,
+    ])
+    .unwrap();
     // Identical: exit 0, nothing printed.
-    assert_eq!(common::cnpgtp(&["diff", committed_str, "-f", "values/minimal.yaml"]).unwrap(), "");
+    assert_eq!(
+        common::cnpgtp(&["diff", committed_str, "-f", "values/minimal.yaml"]).unwrap(),
+        ""
+    );
     // A user's notes are ignored.
     std::fs::write(committed.join("NOTES.md"), "ours\n").unwrap();
-    assert_eq!(common::cnpgtp(&["diff", committed_str, "-f", "values/minimal.yaml"]).unwrap(), "");
-    let (diff, code) = common::cnpgtp(&["diff", committed_str, "-f", "values/minimal.yaml", "--set", "postgres.instances=3", "--set", "pooler.enabled=true"]).unwrap_err();
+    assert_eq!(
+        common::cnpgtp(&["diff", committed_str, "-f", "values/minimal.yaml"]).unwrap(),
+        ""
+    );
+    let (diff, code) = common::cnpgtp(&[
+        "diff",
+        committed_str,
+        "-f",
+        "values/minimal.yaml",
+        "--set",
+        "postgres.instances=3",
+        "--set",
+        "pooler.enabled=true",
+    ])
+    .unwrap_err();
     assert_eq!(code, 1);
     let diff = diff.replace(committed_str, "COMMITTED");
     insta::assert_snapshot!("diff_minimal_scaled_with_pooler", diff);

@@ -149,6 +149,12 @@ fn role_and_agent_values_select_exactly_the_rendered_databases() {
         role["spec"]["allow"]["db_names"],
         serde_json::json!(["billing"])
     );
+    // Teleport certificates must never stand in for CNPG's internal users (their `cert` rules
+    // come first in pg_hba and the Teleport CA is in the same bundle).
+    for internal in ["streaming_replica", "cnpg_pooler_pgbouncer", "postgres"] {
+        let denied = role["spec"]["deny"]["db_users"].as_array().unwrap();
+        assert!(denied.iter().any(|u| u == internal), "{internal}");
+    }
     // Operator mode renders the same role as a resource when asked.
     let rendered = of_kind(&objects, "TeleportRoleV8");
     assert_eq!(rendered.len(), 1);

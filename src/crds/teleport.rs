@@ -47,12 +47,17 @@ pub struct DatabaseTls {
 #[serde(deny_unknown_fields)]
 pub struct RoleSpec {
     pub allow: RoleConditions,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deny: Option<RoleConditions>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoleConditions {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub db_labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub db_names: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub db_users: Vec<String>,
 }

@@ -761,6 +761,18 @@ fn postgres(values: &Values, f: &mut Findings) {
             "leave it off unless you need it; use `kubectl cnpg psql` for administration",
         );
     }
+    // The minimal images carry no locale data besides C, POSIX and C.UTF-8; initdb would fail.
+    if pg.image.is_none() && pg.image_flavour == super::ImageFlavour::Minimal {
+        for (key, value) in [("localeCollate", &values.database.locale_collate), ("localeCType", &values.database.locale_c_type)] {
+            if !["C", "POSIX", "C.UTF-8", "C.utf8"].contains(&value.as_str()) {
+                f.error(
+                    &format!("database.{key}"),
+                    "the minimal PostgreSQL image has only the C, POSIX and C.UTF-8 locales: initdb would fail",
+                    "set postgres.imageFlavour: standard (adds every locale), or use C or C.UTF-8",
+                );
+            }
+        }
+    }
     let db = &values.database;
     for (key, value) in [
         ("encoding", &db.encoding),

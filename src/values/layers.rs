@@ -10,6 +10,10 @@ use crate::yaml::{self, Node, Origin, Tree};
 
 /// Deep-merges `over` into `base`.
 pub fn merge(base: &mut Tree, over: Tree) {
+    // The latest layer that wrote the key is where a user looks for it.
+    if over.key_origin.is_some() {
+        base.key_origin.clone_from(&over.key_origin);
+    }
     match (&mut base.node, over.node) {
         (Node::Map(base_entries), Node::Map(over_entries)) => {
             for (key, value) in over_entries {
@@ -196,7 +200,7 @@ pub fn origin_of(root: &Tree, path: &[Segment]) -> Origin {
     (0..=path.len())
         .rev()
         .find_map(|len| lookup(root, &path[..len]))
-        .map_or_else(|| root.origin.clone(), |t| t.origin.clone())
+        .map_or_else(|| root.origin.clone(), |t| t.reported_origin().clone())
 }
 
 fn split_unescaped(text: &str, separator: char) -> Vec<String> {
