@@ -46,7 +46,11 @@ struct Parameter {
 
 fn problem(source: &str, message: impl Into<String>, fix: impl Into<String>) -> Problem {
     Problem::new(
-        Some(Origin { source: Arc::from(source), line: 0, column: 0 }),
+        Some(Origin {
+            source: Arc::from(source),
+            line: 0,
+            column: 0,
+        }),
         KeyPath::default(),
         message,
         fix,
@@ -59,14 +63,20 @@ pub fn inputs(var: &dyn Fn(&str) -> Option<String>) -> Result<Inputs, Problems> 
     let mut problems = Vec::new();
 
     let mut layer = String::new();
-    for (variable, key) in [("ARGOCD_APP_NAME", "name"), ("ARGOCD_APP_NAMESPACE", "namespace")] {
+    for (variable, key) in [
+        ("ARGOCD_APP_NAME", "name"),
+        ("ARGOCD_APP_NAMESPACE", "namespace"),
+    ] {
         if let Some(value) = var(variable).filter(|v| !v.is_empty()) {
             // A JSON string is a YAML scalar: the value cannot add structure.
             let _ = writeln!(layer, "{key}: {}", serde_json::Value::String(value));
         }
     }
     if !layer.is_empty() {
-        inputs.defaults = Some(Source { name: "ArgoCD application (ARGOCD_APP_NAME/ARGOCD_APP_NAMESPACE)".into(), text: layer });
+        inputs.defaults = Some(Source {
+            name: "ArgoCD application (ARGOCD_APP_NAME/ARGOCD_APP_NAMESPACE)".into(),
+            text: layer,
+        });
     }
 
     let Some(raw) = var("ARGOCD_APP_PARAMETERS").filter(|v| !v.trim().is_empty()) else {
@@ -99,7 +109,11 @@ pub fn inputs(var: &dyn Fn(&str) -> Option<String>) -> Result<Inputs, Problems> 
                         }
                     }
                 }
-                _ => problems.push(problem(&source, "`values-files` must be an array", "write it as `array: [values-prod.yaml]`")),
+                _ => problems.push(problem(
+                    &source,
+                    "`values-files` must be an array",
+                    "write it as `array: [values-prod.yaml]`",
+                )),
             },
             "set" | "set-string" => match &parameter.map {
                 Some(map) => {
@@ -108,10 +122,17 @@ pub fn inputs(var: &dyn Fn(&str) -> Option<String>) -> Result<Inputs, Problems> 
                         // Escape the separators `--set` syntax gives meaning to, so one map
                         // entry stays one assignment.
                         let value = value.replace('\\', "\\\\").replace(',', "\\,");
-                        inputs.overrides.push(Override::Set { argument: format!("{key}={value}"), typed });
+                        inputs.overrides.push(Override::Set {
+                            argument: format!("{key}={value}"),
+                            typed,
+                        });
                     }
                 }
-                None => problems.push(problem(&source, format!("`{}` must be a map", parameter.name), "write it as `map: {postgres.instances: \"3\"}`")),
+                None => problems.push(problem(
+                    &source,
+                    format!("`{}` must be a map", parameter.name),
+                    "write it as `map: {postgres.instances: \"3\"}`",
+                )),
             },
             other => problems.push(problem(
                 &source,
@@ -120,12 +141,19 @@ pub fn inputs(var: &dyn Fn(&str) -> Option<String>) -> Result<Inputs, Problems> 
             )),
         }
     }
-    if problems.is_empty() { Ok(inputs) } else { Err(Problems(problems)) }
+    if problems.is_empty() {
+        Ok(inputs)
+    } else {
+        Err(Problems(problems))
+    }
 }
 
 fn is_inside_app(path: &str) -> bool {
     let path = Path::new(path);
-    !path.as_os_str().is_empty() && path.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+    !path.as_os_str().is_empty()
+        && path
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
 }
 
 #[cfg(test)]
@@ -133,25 +161,50 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect();
         move |key| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
     }
 
     #[test]
     fn name_and_namespace_become_a_defaults_layer() {
-        let inputs = inputs(&env(&[("ARGOCD_APP_NAME", "orders"), ("ARGOCD_APP_NAMESPACE", "shop")])).unwrap();
-        assert_eq!(inputs.defaults.unwrap().text, "name: \"orders\"\nnamespace: \"shop\"\n");
+        let inputs = inputs(&env(&[
+            ("ARGOCD_APP_NAME", "orders"),
+            ("ARGOCD_APP_NAMESPACE", "shop"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            inputs.defaults.unwrap().text,
+            "name: \"orders\"\nnamespace: \"shop\"\n"
+        );
     }
 
     #[test]
     fn parameters_are_parsed_and_checked() {
         let json = r#"[{"name":"values-files","array":["base.yaml","prod/values.yaml"]},{"name":"set","map":{"postgres.instances":"3","stage":"a,b"}}]"#;
         let inputs = inputs(&env(&[("ARGOCD_APP_PARAMETERS", json)])).unwrap();
-        assert_eq!(inputs.values_files, vec![PathBuf::from("base.yaml"), PathBuf::from("prod/values.yaml")]);
+        assert_eq!(
+            inputs.values_files,
+            vec![
+                PathBuf::from("base.yaml"),
+                PathBuf::from("prod/values.yaml")
+            ]
+        );
         assert_eq!(inputs.overrides.len(), 2);
-        let escapes = super::inputs(&env(&[("ARGOCD_APP_PARAMETERS", r#"[{"name":"values-files","array":["../other/values.yaml"]}]"#)]));
+        let escapes = super::inputs(&env(&[(
+            "ARGOCD_APP_PARAMETERS",
+            r#"[{"name":"values-files","array":["../other/values.yaml"]}]"#,
+        )]));
         assert!(escapes.is_err());
-        assert!(super::inputs(&env(&[("ARGOCD_APP_PARAMETERS", r#"[{"name":"helm-parameters","map":{}}]"#)])).is_err());
+        assert!(
+            super::inputs(&env(&[(
+                "ARGOCD_APP_PARAMETERS",
+                r#"[{"name":"helm-parameters","map":{}}]"#
+            )]))
+            .is_err()
+        );
         assert!(super::inputs(&env(&[("ARGOCD_APP_PARAMETERS", "not json")])).is_err());
     }
 }

@@ -5,11 +5,12 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::manifest::Manifest;
@@ -56,6 +57,9 @@ pub enum Command {
     Render(RenderArgs),
     /// Compare a render with committed manifests; print a unified diff; exit 1 when they differ.
     Diff(DiffArgs),
+    /// Render and check the result: references, TLS, secrets, Pod Security, RBAC and, with
+    /// --crds, the CRD schemas. Findings on stdout; exit 1 when one is an error.
+    Lint(LintArgs),
     /// Print the commented default values.
     Values,
     /// Print the JSON Schema of the values file.
@@ -119,6 +123,16 @@ pub struct DiffArgs {
     pub render: RenderArgs,
 }
 
+#[derive(Debug, Clone, clap::Args)]
+pub struct LintArgs {
+    #[command(flatten)]
+    pub render: RenderArgs,
+    /// Directory of CustomResourceDefinitions (e.g. from `kubectl get crd NAME -o yaml`); every
+    /// custom resource is validated against them, unknown fields rejected.
+    #[arg(long, value_name = "DIR")]
+    pub crds: Option<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum TeleportCommand {
     /// Print the Teleport role (`kind: role`) granting the database users, for `tctl create -f`.
@@ -152,7 +166,10 @@ pub struct Outcome {
 
 impl Outcome {
     fn ok(stdout: String) -> Self {
-        Self { stdout, code: exit::OK }
+        Self {
+            stdout,
+            code: exit::OK,
+        }
     }
 }
 
@@ -162,16 +179,25 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return ExitCode::from(if err.use_stderr() { exit::USAGE } else { exit::OK });
+            return ExitCode::from(if err.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
         }
     };
     match run(&cli) {
         Ok(outcome) => {
             let mut stdout = std::io::stdout().lock();
-            match stdout.write_all(outcome.stdout.as_bytes()).and_then(|()| stdout.flush()) {
+            match stdout
+                .write_all(outcome.stdout.as_bytes())
+                .and_then(|()| stdout.flush())
+            {
                 Ok(()) => ExitCode::from(outcome.code),
                 // A closed pipe (`| head`) is the reader's choice, not an error.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(outcome.code),
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    ExitCode::from(outcome.code)
+                }
                 Err(e) => {
                     eprintln!("error: writing to stdout: {e}");
                     ExitCode::from(exit::IO)
@@ -190,20 +216,31 @@ pub fn run(cli: &Cli) -> Result<Outcome, Failure> {
     match &cli.command {
         Command::Render(args) => render(args).map(Outcome::ok),
         Command::Diff(args) => diff(args),
+        Command::Lint(args) => lint(args),
         Command::Values => Ok(Outcome::ok(values::DEFAULTS.to_string())),
         Command::Teleport(command) => {
             let (layers, document) = match command {
-                TeleportCommand::Role(layers) => (layers, crate::teleport::role_document as fn(&values::Values) -> serde_json::Value),
-                TeleportCommand::AgentValues(layers) => (layers, crate::teleport::agent_values as fn(&values::Values) -> serde_json::Value),
+                TeleportCommand::Role(layers) => (
+                    layers,
+                    crate::teleport::role_document as fn(&values::Values) -> serde_json::Value,
+                ),
+                TeleportCommand::AgentValues(layers) => (
+                    layers,
+                    crate::teleport::agent_values as fn(&values::Values) -> serde_json::Value,
+                ),
             };
-            let sources = read_sources(&layers.values).map_err(|p| Failure::new(exit::INVALID, p))?;
-            let loaded = values::load(&sources, &overrides(layers)).map_err(|p| Failure::new(exit::INVALID, p))?;
+            let sources =
+                read_sources(&layers.values).map_err(|p| Failure::new(exit::INVALID, p))?;
+            let loaded = values::load(&sources, &overrides(layers))
+                .map_err(|p| Failure::new(exit::INVALID, p))?;
             crate::yaml::object_to_string(&document(&loaded.values))
                 .map(Outcome::ok)
                 .map_err(|e| Failure::new(exit::INTERNAL, anyhow::anyhow!(e)))
         }
         Command::Schema => Ok(Outcome::ok(
-            serde_json::to_string_pretty(&values::schema()).map_err(|e| Failure::new(exit::INTERNAL, e))? + "\n",
+            serde_json::to_string_pretty(&values::schema())
+                .map_err(|e| Failure::new(exit::INTERNAL, e))?
+                + "\n",
         )),
         Command::Completions { shell } => {
             let mut buffer = Vec::new();
@@ -355,7 +392,9 @@ fn render_all(args: &RenderArgs) -> Result<Vec<(String, Vec<Manifest>)>, Failure
                 for warning in &loaded.warnings {
                     eprintln!("warning: {warning}");
                 }
-                let manifests = renderer.render(&loaded.values).map_err(|e| Failure::new(exit::INTERNAL, e))?;
+                let manifests = renderer
+                    .render(&loaded.values)
+                    .map_err(|e| Failure::new(exit::INTERNAL, e))?;
                 rendered.push((loaded.values.name.clone(), manifests));
             }
             Err(problems) => all_problems.extend(problems.0),
@@ -369,12 +408,24 @@ fn render_all(args: &RenderArgs) -> Result<Vec<(String, Vec<Manifest>)>, Failure
 }
 
 /// The files `--output-dir DIR` holds for these renders (DIR/<name>/ for several databases).
-fn directory_targets(dir: &Path, rendered: &[(String, Vec<Manifest>)], format: Format) -> Result<BTreeMap<PathBuf, BTreeMap<String, String>>, Failure> {
+fn directory_targets(
+    dir: &Path,
+    rendered: &[(String, Vec<Manifest>)],
+    format: Format,
+) -> Result<BTreeMap<PathBuf, BTreeMap<String, String>>, Failure> {
     let several = rendered.len() > 1;
     let mut targets = BTreeMap::new();
     for (name, manifests) in rendered {
-        let target = if several { dir.join(name) } else { dir.to_path_buf() };
-        targets.insert(target, output::directory_files(manifests, format).map_err(|e| Failure::new(exit::INTERNAL, e))?);
+        let target = if several {
+            dir.join(name)
+        } else {
+            dir.to_path_buf()
+        };
+        targets.insert(
+            target,
+            output::directory_files(manifests, format)
+                .map_err(|e| Failure::new(exit::INTERNAL, e))?,
+        );
     }
     Ok(targets)
 }
@@ -385,11 +436,15 @@ fn render(args: &RenderArgs) -> Result<String, Failure> {
         None => {
             if args.format == Format::Json {
                 let all: Vec<_> = rendered.into_iter().flat_map(|(_, m)| m).collect();
-                return output::stream(&all, Format::Json).map_err(|e| Failure::new(exit::INTERNAL, e));
+                return output::stream(&all, Format::Json)
+                    .map_err(|e| Failure::new(exit::INTERNAL, e));
             }
             let mut out = String::new();
             for (_, manifests) in &rendered {
-                out.push_str(&output::stream(manifests, args.format).map_err(|e| Failure::new(exit::INTERNAL, e))?);
+                out.push_str(
+                    &output::stream(manifests, args.format)
+                        .map_err(|e| Failure::new(exit::INTERNAL, e))?,
+                );
             }
             Ok(out)
         }
@@ -405,12 +460,43 @@ fn diff(args: &DiffArgs) -> Result<Outcome, Failure> {
     let rendered = render_all(&args.render)?;
     let targets = directory_targets(&args.committed, &rendered, args.render.format)?;
     let comparison = crate::diff::compare(&targets).map_err(|e| Failure::new(exit::IO, e))?;
-    Ok(Outcome { stdout: comparison.text, code: if comparison.changed { exit::INVALID } else { exit::OK } })
+    Ok(Outcome {
+        stdout: comparison.text,
+        code: if comparison.changed {
+            exit::INVALID
+        } else {
+            exit::OK
+        },
+    })
 }
 
-fn check_unique_names(
-    rendered: &[(String, Vec<Manifest>)],
-) -> Result<(), Failure> {
+fn lint(args: &LintArgs) -> Result<Outcome, Failure> {
+    let crds = match &args.crds {
+        Some(dir) => Some(
+            crate::crd_schema::CrdSchemas::load_dir(dir).map_err(|e| Failure::new(exit::IO, e))?,
+        ),
+        None => None,
+    };
+    let rendered = render_all(&args.render)?;
+    let mut report = String::new();
+    let mut errors = false;
+    for (name, manifests) in &rendered {
+        let findings = crate::lint::lint(manifests, crds.as_ref());
+        errors |= crate::lint::has_errors(&findings);
+        for finding in &findings {
+            let _ = writeln!(report, "{name}: {finding}");
+        }
+        for input in crate::lint::external_inputs(manifests) {
+            let _ = writeln!(report, "{name}: input: {input}");
+        }
+    }
+    Ok(Outcome {
+        stdout: report,
+        code: if errors { exit::INVALID } else { exit::OK },
+    })
+}
+
+fn check_unique_names(rendered: &[(String, Vec<Manifest>)]) -> Result<(), Failure> {
     let mut seen = std::collections::BTreeSet::new();
     for (name, _) in rendered {
         if !seen.insert(name) {
@@ -421,11 +507,4 @@ fn check_unique_names(
         }
     }
     Ok(())
-}
-
-/// Reads a values file as the CLI would (used by tests and the plugin).
-pub fn read_values_file(path: &Path) -> Result<Source> {
-    Source::read(path)
-        .map_err(|p| anyhow::anyhow!("{p}"))
-        .context("reading values")
 }

@@ -34,13 +34,23 @@ pub fn compare(targets: &BTreeMap<PathBuf, BTreeMap<String, String>>) -> Result<
             }
             changed_files += 1;
             let path = dir.join(name);
-            let (old_label, new_label) = match (committed.contains_key(name), rendered.contains_key(name)) {
-                (false, _) => ("/dev/null".to_string(), format!("b/{}", path.display())),
-                (_, false) => (format!("a/{}", path.display()), "/dev/null".to_string()),
-                _ => (format!("a/{}", path.display()), format!("b/{}", path.display())),
-            };
+            let (old_label, new_label) =
+                match (committed.contains_key(name), rendered.contains_key(name)) {
+                    (false, _) => ("/dev/null".to_string(), format!("b/{}", path.display())),
+                    (_, false) => (format!("a/{}", path.display()), "/dev/null".to_string()),
+                    _ => (
+                        format!("a/{}", path.display()),
+                        format!("b/{}", path.display()),
+                    ),
+                };
             let diff = TextDiff::from_lines(old, new);
-            let _ = write!(text, "{}", diff.unified_diff().context_radius(3).header(&old_label, &new_label));
+            let _ = write!(
+                text,
+                "{}",
+                diff.unified_diff()
+                    .context_radius(3)
+                    .header(&old_label, &new_label)
+            );
             if !text.ends_with('\n') {
                 text.push('\n');
             }
@@ -49,7 +59,10 @@ pub fn compare(targets: &BTreeMap<PathBuf, BTreeMap<String, String>>) -> Result<
     if changed_files > 0 {
         let _ = writeln!(text, "{changed_files} file(s) differ from the render");
     }
-    Ok(Comparison { text, changed: changed_files > 0 })
+    Ok(Comparison {
+        text,
+        changed: changed_files > 0,
+    })
 }
 
 fn read_committed(dir: &std::path::Path) -> Result<BTreeMap<String, String>> {
@@ -62,9 +75,21 @@ fn read_committed(dir: &std::path::Path) -> Result<BTreeMap<String, String>> {
         if !path.is_file() {
             continue;
         }
-        let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else { continue };
-        let Ok(content) = fs::read_to_string(&path) else { continue };
-        let ours = content.starts_with(HEADER) || (std::path::Path::new(&name).extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) && content.contains("\"app.kubernetes.io/managed-by\": \"cnpgtp\""));
+        let Some(name) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        let Ok(content) = fs::read_to_string(&path) else {
+            continue;
+        };
+        let ours = content.starts_with(HEADER)
+            || (std::path::Path::new(&name)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+                && content.contains("\"app.kubernetes.io/managed-by\": \"cnpgtp\""));
         if ours {
             files.insert(name, content);
         }

@@ -20,6 +20,7 @@ pub mod cnpg;
 pub mod crd_schema;
 pub mod crds;
 pub mod diff;
+pub mod lint;
 pub mod manifest;
 pub mod naming;
 pub mod output;

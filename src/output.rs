@@ -155,8 +155,12 @@ fn write_directory(dir: &Path, files: &BTreeMap<String, String>) -> Result<()> {
     }
     if !dir.exists() {
         let staged = staging.keep();
-        fs::rename(&staged, dir)
-            .with_context(|| format!("moving the rendered files into {}", dir.display()))?;
+        if let Err(error) = fs::rename(&staged, dir) {
+            // Leave nothing behind: the staging directory is no longer cleaned up on drop.
+            let _ = fs::remove_dir_all(&staged);
+            return Err(error)
+                .with_context(|| format!("moving the rendered files into {}", dir.display()));
+        }
         return Ok(());
     }
     // The directory exists: move our files in one by one (each rename is atomic), then remove

@@ -167,7 +167,9 @@ fn sync_wave(kind: Kind, component: &str) -> Option<i32> {
     let late = component == "teleport";
     Some(match kind {
         Kind::Job => return None,
-        Kind::ServiceAccount | Kind::Secret | Kind::ConfigMap | Kind::Role | Kind::RoleBinding => -4,
+        Kind::ServiceAccount | Kind::Secret | Kind::ConfigMap | Kind::Role | Kind::RoleBinding => {
+            -4
+        }
         Kind::Issuer => -3,
         Kind::Certificate | Kind::SecretStore => -2,
         Kind::Deployment if late => 2,
@@ -179,7 +181,10 @@ fn sync_wave(kind: Kind, component: &str) -> Option<i32> {
 }
 
 fn with_sync_wave(planned: Planned) -> Planned {
-    let component = planned.context["metadata"]["labels"]["app.kubernetes.io/component"].as_str().unwrap_or_default().to_string();
+    let component = planned.context["metadata"]["labels"]["app.kubernetes.io/component"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     match sync_wave(planned.kind, &component) {
         Some(wave) => planned.with_annotation("argocd.argoproj.io/sync-wave", &wave.to_string()),
         None => planned,

@@ -146,7 +146,8 @@ impl fmt::Display for Problem {
 /// bidirectional overrides written as Rust escapes.
 pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     let unsafe_char = |c: char| {
-        c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
     };
     if text.chars().any(unsafe_char) {
         text.chars()
@@ -331,12 +332,58 @@ pub fn load(sources: &[Source], overrides: &[Override]) -> Result<Loaded, Proble
     if !problems.is_empty() {
         return Err(Problems(problems));
     }
+    unprintable(&tree, &mut KeyPath::default(), &mut problems);
+    if !problems.is_empty() {
+        return Err(Problems(problems));
+    }
     let values = check::typed(&tree).map_err(Problems)?;
     let (errors, warnings) = check::domain(&values, &tree);
     if errors.is_empty() {
         Ok(Loaded { values, warnings })
     } else {
         Err(Problems(errors))
+    }
+}
+
+/// Characters YAML cannot carry in a manifest (not `c-printable`) that JSON escaping, which the
+/// templates use, leaves as they are: DEL, the C1 controls but NEL, and the non-characters
+/// U+FFFE/U+FFFF. A value holding one would make the render fail, so it is refused up front.
+fn is_unprintable(c: char) -> bool {
+    matches!(c, '\u{7f}'..='\u{84}' | '\u{86}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}')
+}
+
+/// Problems for every string (or key) holding a character from [`is_unprintable`].
+fn unprintable(tree: &Tree, path: &mut KeyPath, problems: &mut Vec<Problem>) {
+    fn report(problems: &mut Vec<Problem>, path: &KeyPath, origin: &Origin, what: &str) {
+        problems.push(Problem::new(
+            Some(origin.clone()),
+            path.clone(),
+            format!("the {what} holds a control character (DEL, U+0080-U+009F or U+FFFE/U+FFFF) that a manifest cannot carry"),
+            "remove the character (write the text in UTF-8 without control characters)",
+        ));
+    }
+    match &tree.node {
+        crate::yaml::Node::Str(text) if text.chars().any(is_unprintable) => {
+            report(problems, path, &tree.origin, "value");
+        }
+        crate::yaml::Node::Seq(items) => {
+            for (index, item) in items.iter().enumerate() {
+                path.0.push(Segment::Index(index));
+                unprintable(item, path, problems);
+                path.0.pop();
+            }
+        }
+        crate::yaml::Node::Map(entries) => {
+            for (key, value) in entries {
+                path.0.push(Segment::Key(key.clone()));
+                if key.chars().any(is_unprintable) {
+                    report(problems, path, &value.origin, "key");
+                }
+                unprintable(value, path, problems);
+                path.0.pop();
+            }
+        }
+        _ => {}
     }
 }
 

@@ -71,7 +71,11 @@ pub struct ParseProblem {
 
 impl Tree {
     pub fn new(node: Node, origin: Origin) -> Self {
-        Self { node, origin, key_origin: None }
+        Self {
+            node,
+            origin,
+            key_origin: None,
+        }
     }
 
     /// The position to report for this node: its key when it has one, else the value.

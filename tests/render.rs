@@ -202,3 +202,34 @@ fn every_default_key_has_a_comment() {
         previous = Some((indent, false, documented));
     }
 }
+
+#[test]
+fn lint_command_reports_findings_and_inputs() {
+    let Some(shared) = common::require_shared("lint command") else {
+        return;
+    };
+    let crds = shared.join("crds");
+    let out = cnpgtp(&["lint", "--crds", crds.to_str().unwrap()]).unwrap();
+    assert!(
+        out.contains("appdb: input: Secret databases/teleport-db-client-ca"),
+        "{out}"
+    );
+    assert!(!out.contains("error["), "{out}");
+    // A CRD that does not know `walStorage` makes the same render an error (exit 1).
+    let dir = tempfile::tempdir().unwrap();
+    let cluster_crd =
+        std::fs::read_to_string(crds.join("cnpg/postgresql.cnpg.io_clusters.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("clusters.yaml"),
+        cluster_crd.replace(
+            "\n              walStorage:\n",
+            "\n              walStorageRenamed:\n",
+        ),
+    )
+    .unwrap();
+    let (out, code) = cnpgtp(&["lint", "--crds", dir.path().to_str().unwrap()]).unwrap_err();
+    assert_eq!(code, 1);
+    assert!(out.contains("walStorage"), "{out}");
+    let (_, code) = cnpgtp(&["lint", "--crds", "does/not/exist"]).unwrap_err();
+    assert_eq!(code, 3);
+}

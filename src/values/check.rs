@@ -698,6 +698,18 @@ fn postgres(values: &Values, f: &mut Findings) {
             "write a size such as `5Gi`, or null for no WAL volume",
         );
     }
+    for (key, class) in [
+        ("storage", &pg.storage.storage_class),
+        ("walStorage", &pg.wal_storage.storage_class),
+    ] {
+        if class.as_ref().is_some_and(|c| !is_dns_name(c)) {
+            f.error(
+                &format!("postgres.{key}.storageClass"),
+                "not a valid StorageClass name",
+                "name an existing StorageClass (`kubectl get storageclass`), or null for the default",
+            );
+        }
+    }
     for (key, value) in [("cpu", &pg.resources.cpu), ("memory", &pg.resources.memory)] {
         if value.as_ref().is_some_and(|v| !is_quantity(v)) {
             f.error(
@@ -763,7 +775,10 @@ fn postgres(values: &Values, f: &mut Findings) {
     }
     // The minimal images carry no locale data besides C, POSIX and C.UTF-8; initdb would fail.
     if pg.image.is_none() && pg.image_flavour == super::ImageFlavour::Minimal {
-        for (key, value) in [("localeCollate", &values.database.locale_collate), ("localeCType", &values.database.locale_c_type)] {
+        for (key, value) in [
+            ("localeCollate", &values.database.locale_collate),
+            ("localeCType", &values.database.locale_c_type),
+        ] {
             if !["C", "POSIX", "C.UTF-8", "C.utf8"].contains(&value.as_str()) {
                 f.error(
                     &format!("database.{key}"),
@@ -984,6 +999,22 @@ fn tls(values: &Values, f: &mut Findings) {
                             "tls.server.vault.auth",
                             "Kubernetes authentication needs the Vault role",
                             "set the role bound to the issuer's ServiceAccount",
+                        );
+                    }
+                    // Both go into the token RoleBinding's subject: invalid names pass the
+                    // render and fail at apply time.
+                    if !is_dns_name(&vault.kubernetes.cert_manager_service_account) {
+                        f.error(
+                            "tls.server.vault.kubernetes.certManagerServiceAccount",
+                            "not a valid ServiceAccount name",
+                            "name cert-manager's ServiceAccount, e.g. `cert-manager`",
+                        );
+                    }
+                    if !naming::is_dns_label(&vault.kubernetes.cert_manager_namespace) {
+                        f.error(
+                            "tls.server.vault.kubernetes.certManagerNamespace",
+                            "not a valid namespace",
+                            "name the namespace cert-manager runs in, e.g. `cert-manager`",
                         );
                     }
                 }
@@ -1255,7 +1286,9 @@ fn teleport(values: &Values, f: &mut Findings) {
         );
     }
     let role_name = crate::teleport::role_name(values);
-    if !naming::is_dns_label(&role_name) && (roots_valid || t.role.name.is_some() || t.database_name.is_some()) {
+    if !naming::is_dns_label(&role_name)
+        && (roots_valid || t.role.name.is_some() || t.database_name.is_some())
+    {
         let path = if t.role.name.is_some() {
             "teleport.role.name"
         } else {
