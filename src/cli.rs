@@ -16,7 +16,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use crate::manifest::Manifest;
 use crate::output::{self, Format};
 use crate::render::Renderer;
-use crate::values::{self, Override, Problems, Source};
+use crate::values::{self, Override, Problem, Problems, Source};
 
 /// Exit codes, documented in the README.
 pub mod exit {
@@ -358,6 +358,9 @@ fn overrides(args: &LayerArgs) -> Vec<Override> {
     list
 }
 
+/// One database's render: (warnings, name, manifests), or the problems with its values.
+type DatabaseResult = Result<(Vec<Problem>, String, Vec<Manifest>), Problems>;
+
 /// Renders every database the arguments name: (name, manifests) in argument order.
 fn render_all(args: &RenderArgs) -> Result<Vec<(String, Vec<Manifest>)>, Failure> {
     let invalid = |p: Problems| Failure::new(exit::INVALID, p);
@@ -374,9 +377,7 @@ fn render_all(args: &RenderArgs) -> Result<Vec<(String, Vec<Manifest>)>, Failure
     let mut overrides = argocd.overrides.clone();
     overrides.extend(self::overrides(&args.layers));
 
-    let mut rendered = Vec::new();
-    let mut all_problems = Vec::new();
-    for database in &databases {
+    let render_one = |database: &Database| -> Result<DatabaseResult, Failure> {
         let mut sources: Vec<Source> = argocd.defaults.iter().cloned().collect();
         if let Some(name) = &database.default_name {
             // The directory name is the default name; any values file may still set `name`.
@@ -389,13 +390,40 @@ fn render_all(args: &RenderArgs) -> Result<Vec<(String, Vec<Manifest>)>, Failure
         sources.extend(database.source.clone());
         match values::load(&sources, &overrides) {
             Ok(loaded) => {
-                for warning in &loaded.warnings {
-                    eprintln!("warning: {warning}");
-                }
                 let manifests = renderer
                     .render(&loaded.values)
                     .map_err(|e| Failure::new(exit::INTERNAL, e))?;
-                rendered.push((loaded.values.name.clone(), manifests));
+                Ok(Ok((loaded.warnings, loaded.values.name.clone(), manifests)))
+            }
+            Err(problems) => Ok(Err(problems)),
+        }
+    };
+    // A fleet renders on every core, in chunks that keep the argument order; the templates are
+    // compiled once and shared.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(databases.len().max(1));
+    let chunk = databases.len().div_ceil(threads).max(1);
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = databases
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(render_one).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a render thread panicked"))
+            .collect()
+    });
+
+    let mut rendered = Vec::new();
+    let mut all_problems = Vec::new();
+    for result in results {
+        match result? {
+            Ok((warnings, name, manifests)) => {
+                for warning in &warnings {
+                    eprintln!("warning: {warning}");
+                }
+                rendered.push((name, manifests));
             }
             Err(problems) => all_problems.extend(problems.0),
         }

@@ -96,13 +96,18 @@ pub struct Finding {
     pub message: String,
 }
 
+/// `Kind namespace/name`, or `Kind name` for cluster-scoped objects.
+fn object_label(kind: &str, namespace: &str, name: &str) -> String {
+    if namespace.is_empty() {
+        format!("{kind} {name}")
+    } else {
+        format!("{kind} {namespace}/{name}")
+    }
+}
+
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let object = if self.namespace.is_empty() {
-            format!("{} {}", self.kind, self.name)
-        } else {
-            format!("{} {}/{}", self.kind, self.namespace, self.name)
-        };
+        let object = object_label(&self.kind, &self.namespace, &self.name);
         write!(
             f,
             "{}[{}]: {}: {}",
@@ -183,11 +188,7 @@ pub struct ExternalInput {
 
 impl fmt::Display for ExternalInput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let object = if self.namespace.is_empty() {
-            format!("{} {}", self.kind, self.name)
-        } else {
-            format!("{} {}/{}", self.kind, self.namespace, self.name)
-        };
+        let object = object_label(&self.kind, &self.namespace, &self.name);
         write!(
             f,
             "{}: {}",

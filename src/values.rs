@@ -298,10 +298,18 @@ pub struct Loaded {
     pub warnings: Vec<Problem>,
 }
 
+/// The embedded defaults as a tree, parsed once per process (a fleet loads them per database).
+fn defaults_tree() -> &'static Tree {
+    static TREE: std::sync::OnceLock<Tree> = std::sync::OnceLock::new();
+    TREE.get_or_init(|| {
+        layers::parse_source(DEFAULTS_NAME, DEFAULTS).expect("the embedded defaults parse (tested)")
+    })
+}
+
 /// Loads defaults, then `sources`, then `overrides`, and validates the result.
 pub fn load(sources: &[Source], overrides: &[Override]) -> Result<Loaded, Problems> {
     let mut problems = Vec::new();
-    let mut tree = layers::parse_source(DEFAULTS_NAME, DEFAULTS).map_err(|p| Problems(vec![p]))?;
+    let mut tree = defaults_tree().clone();
     for source in sources {
         match layers::parse_source(&source.name, &source.text) {
             Ok(layer) => layers::merge(&mut tree, layer),

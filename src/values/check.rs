@@ -4,6 +4,7 @@
 
 use std::sync::OnceLock;
 
+use serde::Deserialize as _;
 use serde_json::Value as Json;
 
 use super::layers::{lookup, origin_of};
@@ -12,7 +13,7 @@ use super::{
     VaultAuthKind,
 };
 use crate::naming::{self, Names};
-use crate::yaml::{Node, Tree};
+use crate::yaml::Tree;
 
 pub(super) fn schema_json() -> &'static Json {
     static SCHEMA: OnceLock<Json> = OnceLock::new();
@@ -34,6 +35,12 @@ fn validator() -> &'static jsonschema::Validator {
 /// Validates the shape of the merged tree and deserializes it.
 pub(super) fn typed(tree: &Tree) -> Result<Values, Vec<Problem>> {
     let json = tree.to_json();
+    // The schema is generated from the same types, which all deny unknown fields, so values that
+    // deserialize are exactly the values the schema accepts. Compiling the validator is the most
+    // expensive step of a render: do it only to explain a failure.
+    if let Ok(values) = Values::deserialize(&json) {
+        return Ok(values);
+    }
     let mut problems = Vec::new();
     for error in validator().iter_errors(&json) {
         let path = KeyPath::from_pointer(error.instance_path().as_str());
@@ -1392,12 +1399,6 @@ fn teleport(values: &Values, f: &mut Findings) {
             "print it with `cnpgtp teleport role` and apply it with `tctl create -f`",
         );
     }
-}
-
-/// The tree node kind at a key, used by tests.
-#[allow(dead_code)]
-fn node_at<'t>(tree: &'t Tree, path: &str) -> Option<&'t Node> {
-    lookup(tree, &KeyPath::parse(path).0).map(|t| &t.node)
 }
 
 #[cfg(test)]
