@@ -53,28 +53,22 @@ pub fn database_prefix(values: &Values) -> String {
 pub fn endpoints(values: &Values) -> Vec<Endpoint> {
     let prefix = database_prefix(values);
     let names = crate::naming::Names::new(&values.name);
-    let uri = |service: &str| format!("{service}.{}.svc:5432", values.namespace);
-    let mut list = vec![Endpoint {
-        service_kind: "rw",
-        name: format!("{prefix}-rw"),
-        uri: uri(&names.rw_service),
-        sql_type: "primary",
+    let endpoint = |service_kind: &'static str,
+                    service: &str,
+                    sql_type: &'static str,
+                    access: &str| Endpoint {
+        service_kind,
+        name: format!("{prefix}-{service_kind}"),
+        uri: format!("{service}.{}.svc:5432", values.namespace),
+        sql_type,
         description: format!(
-            "PostgreSQL {} (primary, read-write) in {}",
+            "PostgreSQL {} ({sql_type}, {access}) in {}",
             values.name, values.namespace
         ),
-    }];
+    };
+    let mut list = vec![endpoint("rw", &names.rw_service, "primary", "read-write")];
     if values.postgres.instances > 1 {
-        list.push(Endpoint {
-            service_kind: "ro",
-            name: format!("{prefix}-ro"),
-            uri: uri(&names.ro_service),
-            sql_type: "standby",
-            description: format!(
-                "PostgreSQL {} (standby, read-only) in {}",
-                values.name, values.namespace
-            ),
-        });
+        list.push(endpoint("ro", &names.ro_service, "standby", "read-only"));
     }
     list
 }
