@@ -1037,7 +1037,8 @@ fn pod_security(pod: &Json, out: &mut Out) {
     }
 }
 
-/// Why an image reference is not pinned, if it is not.
+/// Why an image reference is not pinned, if it is not. The one pinning rule: values validation
+/// (`values::check`) applies it to the images a user may choose, lint to every rendered container.
 pub fn image_problem(image: &str) -> Option<&'static str> {
     if image.is_empty() {
         return Some("no image");
@@ -1048,8 +1049,12 @@ pub fn image_problem(image: &str) -> Option<&'static str> {
     };
     if let Some(digest) = digest {
         let hex = digest.strip_prefix("sha256:").unwrap_or("");
-        return (hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()))
-            .then_some("the image digest is not sha256 and 64 hex digits");
+        let valid = hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        return (!valid)
+            .then_some("the image digest is not `sha256:` and 64 lower-case hex digits");
     }
     // The tag follows the last `:` of the last path segment (a registry port has a `/` after it).
     let tag = reference
@@ -1057,8 +1062,12 @@ pub fn image_problem(image: &str) -> Option<&'static str> {
         .map(|(_, tag)| tag)
         .filter(|tag| !tag.contains('/'));
     match tag {
-        None | Some("") => Some("the image has no tag: pin a version (and ideally a digest)"),
-        Some("latest") => Some("the image uses `latest`: pin a version (and ideally a digest)"),
+        None | Some("") => {
+            Some("the image is not pinned: it has no tag; pin a version (and ideally a digest)")
+        }
+        Some("latest") => {
+            Some("the image is not pinned: it uses `latest`; pin a version (and ideally a digest)")
+        }
         Some(_) => None,
     }
 }

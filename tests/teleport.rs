@@ -406,3 +406,28 @@ fn embed_ca_script_embeds_a_real_certificate_and_refuses_anything_else() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("refusing"));
     assert!(!work.join("rw.json").exists());
 }
+
+#[test]
+fn job_shell_image_must_be_pinned() {
+    for image in [
+        "docker.io/library/busybox",
+        "docker.io/library/busybox:latest",
+    ] {
+        let set = format!("teleport.job.shellImage={image}");
+        let (stderr, code) = cnpgtp(&[
+            "render",
+            "-f",
+            "values/minimal.yaml",
+            "--set",
+            "teleport.registration=job",
+            "--set",
+            &set,
+        ])
+        .unwrap_err();
+        assert_eq!(code, 1);
+        assert!(
+            stderr.contains("teleport.job.shellImage") && stderr.contains("not pinned"),
+            "{stderr}"
+        );
+    }
+}

@@ -1048,45 +1048,41 @@ fn tls(values: &Values, f: &mut Findings) {
 }
 
 /// `clientCaBundle.syncWorkload`: a pinned image and valid quantities.
-fn sync_workload(sync: &super::SyncWorkload, f: &mut Findings) {
-    let image = &sync.image;
-    let (reference, digest) = match image.split_once('@') {
-        Some((reference, digest)) => (reference, Some(digest)),
-        None => (image.as_str(), None),
-    };
-    // The tag is after the last `:` of the last path segment (a registry port has a `/` after it).
-    let (repository, tag) = match reference.rsplit_once(':') {
-        Some((repository, tag)) if !tag.contains('/') => (repository, Some(tag)),
-        _ => (reference, None),
+/// An image a user may choose: a well-formed reference, pinned by tag or digest.
+fn pinned_image(f: &mut Findings, path: &str, image: &str, example: &str) {
+    let reference = image
+        .split_once('@')
+        .map_or(image, |(reference, _)| reference);
+    // The repository is what precedes the tag (a registry port has a `/` after its `:`).
+    let repository = match reference.rsplit_once(':') {
+        Some((repository, tag)) if !tag.contains('/') => repository,
+        _ => reference,
     };
     let shape_ok = !repository.is_empty()
         && !image.chars().any(char::is_whitespace)
         && !repository.chars().any(|c| c.is_ascii_uppercase());
     if !shape_ok {
         f.error(
-            "clientCaBundle.syncWorkload.image",
+            path,
             "not an image reference",
-            "write e.g. `docker.io/alpine/k8s:1.34.5`",
+            format!("write e.g. `{example}`"),
         );
-    } else if digest.is_some_and(|d| {
-        !(d.len() == 71
-            && d.starts_with("sha256:")
-            && d[7..]
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-    }) {
+    } else if let Some(problem) = crate::lint::image_problem(image) {
         f.error(
-            "clientCaBundle.syncWorkload.image",
-            "the digest is not `sha256:` and 64 lower-case hex digits",
-            "copy the digest from `crane digest` or `docker buildx imagetools inspect`",
-        );
-    } else if digest.is_none() && tag.is_none_or(|t| t.is_empty() || t == "latest") {
-        f.error(
-            "clientCaBundle.syncWorkload.image",
-            "the image is not pinned (no tag, or `latest`)",
+            path,
+            problem,
             "add a version tag, ideally with its digest: `repo:1.34.5@sha256:...`",
         );
     }
+}
+
+fn sync_workload(sync: &super::SyncWorkload, f: &mut Findings) {
+    pinned_image(
+        f,
+        "clientCaBundle.syncWorkload.image",
+        &sync.image,
+        "docker.io/alpine/k8s:1.34.5",
+    );
     let resources = &sync.resources;
     for (key, value) in [
         ("cpu", &resources.cpu),
@@ -1364,15 +1360,12 @@ fn teleport(values: &Values, f: &mut Findings) {
                     "name the Teleport join token for the Job's bot",
                 );
             }
-            if t.job.shell_image.trim().is_empty()
-                || t.job.shell_image.chars().any(char::is_whitespace)
-            {
-                f.error(
-                    "teleport.job.shellImage",
-                    "not a valid image reference",
-                    "write registry/repository:tag",
-                );
-            }
+            pinned_image(
+                f,
+                "teleport.job.shellImage",
+                &t.job.shell_image,
+                "docker.io/library/busybox:1.37.0",
+            );
         }
         Registration::Agent => {
             if t.agent.replicas < 1 {
