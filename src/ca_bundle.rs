@@ -69,7 +69,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
     let mut planned = Vec::new();
     if let Some(pem) = &values.teleport.database_client_ca.pem {
         planned.push(common.object(
-            "ca-secret.yaml",
+            "ca-secret.json",
             Kind::Secret,
             &names.teleport_ca_secret,
             COMPONENT,
@@ -78,21 +78,21 @@ pub fn plan(common: &Common) -> Vec<Planned> {
     }
     let reader = &names.bundle_sync;
     planned.push(common.object(
-        "service-account.yaml",
+        "service-account.json",
         Kind::ServiceAccount,
         reader,
         COMPONENT,
         json!({}),
     ));
     planned.push(common.object(
-        "role.yaml",
+        "role.json",
         Kind::Role,
         reader,
         COMPONENT,
         json!({ "rules": rbac_rules(common) }),
     ));
     planned.push(common.object(
-        "role-binding.yaml",
+        "role-binding.json",
         Kind::RoleBinding,
         reader,
         COMPONENT,
@@ -151,14 +151,14 @@ fn external_secrets(common: &Common) -> Vec<Planned> {
     let (teleport_secret, teleport_key) = teleport_ca_source(common);
     vec![
         common.object(
-            "secret-store.yaml",
+            "secret-store.json",
             Kind::SecretStore,
             reader,
             COMPONENT,
             json!({"remote_namespace": common.namespace(), "service_account": reader}),
         ),
         common.object(
-            "external-secret.yaml",
+            "external-secret.json",
             Kind::ExternalSecret,
             bundle_secret(names),
             COMPONENT,
@@ -185,7 +185,7 @@ fn sync_workload(common: &Common) -> Vec<Planned> {
 
     let mut secret = common
         .object(
-            "bundle-secret.yaml",
+            "bundle-secret.json",
             Kind::Secret,
             bundle_secret(names),
             COMPONENT,
@@ -220,14 +220,14 @@ fn sync_workload(common: &Common) -> Vec<Planned> {
     vec![
         secret,
         common.object(
-            "bundle-configmap.yaml",
+            "bundle-configmap.json",
             Kind::ConfigMap,
             workload,
             COMPONENT,
             json!({"script": SYNC_SCRIPT}),
         ),
         common.object(
-            "bundle-deployment.yaml",
+            "bundle-deployment.json",
             Kind::Deployment,
             workload,
             COMPONENT,

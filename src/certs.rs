@@ -81,7 +81,7 @@ fn issuer_ref(name: &str, kind: IssuerKind) -> Json {
 fn ca_certificate(common: &Common, name: &str, issuer: &str) -> Planned {
     let lifetime = &common.values.tls.client_ca;
     common.object(
-        "ca-certificate.yaml",
+        "ca-certificate.json",
         Kind::Certificate,
         name,
         "certificates",
@@ -98,7 +98,7 @@ fn ca_certificate(common: &Common, name: &str, issuer: &str) -> Planned {
 fn client_certificate(common: &Common, name: &str, user: &str) -> Planned {
     let lifetime = &common.values.tls.client_certificates;
     common.object(
-        "client-certificate.yaml",
+        "client-certificate.json",
         Kind::Certificate,
         name,
         "certificates",
@@ -119,7 +119,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
     let server = &values.tls.server;
     let mut planned = vec![
         common.object(
-            "selfsigned-issuer.yaml",
+            "selfsigned-issuer.json",
             Kind::Issuer,
             &names.selfsigned_issuer,
             "certificates",
@@ -127,7 +127,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
         ),
         ca_certificate(common, &names.client_ca, &names.selfsigned_issuer),
         common.object(
-            "ca-issuer.yaml",
+            "ca-issuer.json",
             Kind::Issuer,
             &names.client_ca_issuer,
             "certificates",
@@ -151,7 +151,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
                 &names.selfsigned_issuer,
             ));
             planned.push(common.object(
-                "ca-issuer.yaml",
+                "ca-issuer.json",
                 Kind::Issuer,
                 &names.server_ca_issuer,
                 "certificates",
@@ -172,7 +172,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
         planned.push(
             common
                 .object(
-                    "ca-secret.yaml",
+                    "ca-secret.json",
                     Kind::Secret,
                     &names.server_ca_pem_secret,
                     "certificates",
@@ -182,7 +182,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
         );
     }
     planned.push(common.object(
-        "server-certificate.yaml",
+        "server-certificate.json",
         Kind::Certificate,
         &names.server_cert,
         "certificates",
@@ -210,7 +210,7 @@ fn vault_issuer(common: &Common) -> Vec<Planned> {
                 (Some(existing), _) => existing.clone(),
                 (None, Some(value)) => {
                     planned.push(common.object(
-                        "opaque-secret.yaml",
+                        "opaque-secret.json",
                         Kind::Secret,
                         &names.vault_approle_secret,
                         "certificates",
@@ -232,14 +232,14 @@ fn vault_issuer(common: &Common) -> Vec<Planned> {
             // for the one ServiceAccount, in this namespace.
             let service_account = names.vault_issuer.clone();
             planned.push(common.object(
-                "service-account.yaml",
+                "service-account.json",
                 Kind::ServiceAccount,
                 &service_account,
                 "certificates",
                 json!({}),
             ));
             planned.push(common.object(
-                "role.yaml",
+                "role.json",
                 Kind::Role,
                 &names.vault_token_role,
                 "certificates",
@@ -251,7 +251,7 @@ fn vault_issuer(common: &Common) -> Vec<Planned> {
                 }]}),
             ));
             planned.push(common.object(
-                "role-binding.yaml",
+                "role-binding.json",
                 Kind::RoleBinding,
                 &names.vault_token_role,
                 "certificates",
@@ -268,7 +268,7 @@ fn vault_issuer(common: &Common) -> Vec<Planned> {
         }
     };
     planned.push(common.object(
-        "vault-issuer.yaml",
+        "vault-issuer.json",
         Kind::Issuer,
         &names.vault_issuer,
         "certificates",

@@ -358,11 +358,16 @@ fn overrides(args: &LayerArgs) -> Vec<Override> {
     list
 }
 
-/// One database's render: (warnings, name, manifests), or the problems with its values.
-type DatabaseResult = Result<(Vec<Problem>, String, Vec<Manifest>), Problems>;
+/// One database's render: (warnings, name, finished output), or the problems with its values.
+type DatabaseResult<T> = Result<(Vec<Problem>, String, T), Problems>;
 
-/// Renders every database the arguments name: (name, manifests) in argument order.
-fn render_all(args: &RenderArgs) -> Result<Vec<(String, Vec<Manifest>)>, Failure> {
+/// Renders every database the arguments name and hands each one's manifests to `finish`
+/// (serializing them, say) on the thread that rendered them, so a fleet's output is written on
+/// every core too: (name, finished) in argument order.
+fn render_all<T: Send>(
+    args: &RenderArgs,
+    finish: impl Fn(Vec<Manifest>) -> Result<T> + Sync,
+) -> Result<Vec<(String, T)>, Failure> {
     let invalid = |p: Problems| Failure::new(exit::INVALID, p);
     let argocd = if args.argocd {
         crate::argocd::inputs(&|key| std::env::var(key).ok()).map_err(invalid)?
@@ -377,7 +382,7 @@ fn render_all(args: &RenderArgs) -> Result<Vec<(String, Vec<Manifest>)>, Failure
     let mut overrides = argocd.overrides.clone();
     overrides.extend(self::overrides(&args.layers));
 
-    let render_one = |database: &Database| -> Result<DatabaseResult, Failure> {
+    let render_one = |database: &Database| -> Result<DatabaseResult<T>, Failure> {
         let mut sources: Vec<Source> = argocd.defaults.iter().cloned().collect();
         if let Some(name) = &database.default_name {
             // The directory name is the default name; any values file may still set `name`.
@@ -393,37 +398,42 @@ fn render_all(args: &RenderArgs) -> Result<Vec<(String, Vec<Manifest>)>, Failure
                 let manifests = renderer
                     .render(&loaded.values)
                     .map_err(|e| Failure::new(exit::INTERNAL, e))?;
-                Ok(Ok((loaded.warnings, loaded.values.name.clone(), manifests)))
+                let finished = finish(manifests).map_err(|e| Failure::new(exit::INTERNAL, e))?;
+                Ok(Ok((loaded.warnings, loaded.values.name.clone(), finished)))
             }
             Err(problems) => Ok(Err(problems)),
         }
     };
     // A fleet renders on every core, in chunks that keep the argument order; the templates are
-    // compiled once and shared.
+    // compiled once and shared. One database renders on the main thread.
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .min(databases.len().max(1));
     let chunk = databases.len().div_ceil(threads).max(1);
-    let results: Vec<_> = std::thread::scope(|scope| {
-        let handles: Vec<_> = databases
-            .chunks(chunk)
-            .map(|part| scope.spawn(|| part.iter().map(render_one).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("a render thread panicked"))
-            .collect()
-    });
+    let results: Vec<_> = if threads == 1 {
+        databases.iter().map(render_one).collect()
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = databases
+                .chunks(chunk)
+                .map(|part| scope.spawn(|| part.iter().map(render_one).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("a render thread panicked"))
+                .collect()
+        })
+    };
 
     let mut rendered = Vec::new();
     let mut all_problems = Vec::new();
     for result in results {
         match result? {
-            Ok((warnings, name, manifests)) => {
+            Ok((warnings, name, finished)) => {
                 for warning in &warnings {
                     eprintln!("warning: {warning}");
                 }
-                rendered.push((name, manifests));
+                rendered.push((name, finished));
             }
             Err(problems) => all_problems.extend(problems.0),
         }
@@ -435,58 +445,51 @@ fn render_all(args: &RenderArgs) -> Result<Vec<(String, Vec<Manifest>)>, Failure
     Ok(rendered)
 }
 
-/// The files `--output-dir DIR` holds for these renders (DIR/<name>/ for several databases).
+/// Where each database's files go under `--output-dir DIR` (DIR/<name>/ for several databases).
 fn directory_targets(
     dir: &Path,
-    rendered: &[(String, Vec<Manifest>)],
-    format: Format,
-) -> Result<BTreeMap<PathBuf, BTreeMap<String, String>>, Failure> {
+    rendered: Vec<(String, BTreeMap<String, String>)>,
+) -> BTreeMap<PathBuf, BTreeMap<String, String>> {
     let several = rendered.len() > 1;
-    let mut targets = BTreeMap::new();
-    for (name, manifests) in rendered {
-        let target = if several {
-            dir.join(name)
-        } else {
-            dir.to_path_buf()
-        };
-        targets.insert(
-            target,
-            output::directory_files(manifests, format)
-                .map_err(|e| Failure::new(exit::INTERNAL, e))?,
-        );
-    }
-    Ok(targets)
+    rendered
+        .into_iter()
+        .map(|(name, files)| {
+            let target = if several {
+                dir.join(name)
+            } else {
+                dir.to_path_buf()
+            };
+            (target, files)
+        })
+        .collect()
 }
 
 fn render(args: &RenderArgs) -> Result<String, Failure> {
-    let rendered = render_all(args)?;
-    match &args.output_dir {
-        None => {
-            if args.format == Format::Json {
-                let all: Vec<_> = rendered.into_iter().flat_map(|(_, m)| m).collect();
-                return output::stream(&all, Format::Json)
-                    .map_err(|e| Failure::new(exit::INTERNAL, e));
-            }
-            let mut out = String::new();
-            for (_, manifests) in &rendered {
-                out.push_str(
-                    &output::stream(manifests, args.format)
-                        .map_err(|e| Failure::new(exit::INTERNAL, e))?,
-                );
-            }
-            Ok(out)
+    match (&args.output_dir, args.format) {
+        (None, Format::Json) => {
+            let all: Vec<_> = render_all(args, Ok)?
+                .into_iter()
+                .flat_map(|(_, manifests)| manifests)
+                .collect();
+            output::stream(&all, Format::Json).map_err(|e| Failure::new(exit::INTERNAL, e))
         }
-        Some(dir) => {
-            let targets = directory_targets(dir, &rendered, args.format)?;
-            output::write_directories(&targets).map_err(|e| Failure::new(exit::IO, e))?;
+        (None, Format::Yaml) => {
+            let streams = render_all(args, |manifests| output::yaml_stream(&manifests))?;
+            Ok(streams.into_iter().map(|(_, text)| text).collect())
+        }
+        (Some(dir), format) => {
+            let files = render_all(args, |m| output::directory_files(&m, format))?;
+            output::write_directories(&directory_targets(dir, files))
+                .map_err(|e| Failure::new(exit::IO, e))?;
             Ok(String::new())
         }
     }
 }
 
 fn diff(args: &DiffArgs) -> Result<Outcome, Failure> {
-    let rendered = render_all(&args.render)?;
-    let targets = directory_targets(&args.committed, &rendered, args.render.format)?;
+    let format = args.render.format;
+    let files = render_all(&args.render, |m| output::directory_files(&m, format))?;
+    let targets = directory_targets(&args.committed, files);
     let comparison = crate::diff::compare(&targets).map_err(|e| Failure::new(exit::IO, e))?;
     Ok(Outcome {
         stdout: comparison.text,
@@ -505,7 +508,7 @@ fn lint(args: &LintArgs) -> Result<Outcome, Failure> {
         ),
         None => None,
     };
-    let rendered = render_all(&args.render)?;
+    let rendered = render_all(&args.render, Ok)?;
     let mut report = String::new();
     let mut errors = false;
     for (name, manifests) in &rendered {
@@ -524,7 +527,7 @@ fn lint(args: &LintArgs) -> Result<Outcome, Failure> {
     })
 }
 
-fn check_unique_names(rendered: &[(String, Vec<Manifest>)]) -> Result<(), Failure> {
+fn check_unique_names<T>(rendered: &[(String, T)]) -> Result<(), Failure> {
     let mut seen = std::collections::BTreeSet::new();
     for (name, _) in rendered {
         if !seen.insert(name) {

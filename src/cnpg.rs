@@ -231,7 +231,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
         planned.push(
             common
                 .object(
-                    "basic-auth-secret.yaml",
+                    "basic-auth-secret.json",
                     Kind::Secret,
                     &names.owner_secret,
                     "database",
@@ -242,7 +242,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
         );
     }
     planned.push(common.object(
-        "cluster.yaml",
+        "cluster.json",
         Kind::Cluster,
         &names.cluster,
         "database",

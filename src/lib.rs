@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! values files --values::load--> Values --render::plan--> Planned (one per object)
-//!     --minijinja template--> YAML text --manifest::Object::parse--> typed object --output--> stream | dir
+//!     --minijinja template--> JSON text --manifest::Object::parse--> typed object --output--> stream | dir
 //! ```
 //!
 //! Whether an object exists is decided in Rust (`render::plan` and the integration modules

@@ -27,7 +27,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
         .into_iter()
         .map(|(kind, name)| {
             common.object(
-                "pooler.yaml",
+                "pooler.json",
                 Kind::Pooler,
                 name,
                 "pooler",

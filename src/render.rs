@@ -1,9 +1,12 @@
 //! The render pipeline: validated values -> plan (which objects exist, decided here in Rust) ->
 //! one template per object -> typed object.
 //!
-//! Templates are minijinja files embedded at build time, named `*.yaml` so minijinja escapes every
-//! interpolated value as JSON (valid YAML): a value is always one scalar or one flow collection,
-//! never new keys or documents. Undefined variables are errors.
+//! Templates are minijinja files embedded at build time. They are JSON documents, named `*.json` so
+//! minijinja escapes every interpolated value as JSON: a value is always one scalar or one
+//! collection, never new keys or documents. Undefined variables are errors. JSON, not YAML,
+//! because the type check parses every rendered document back, and serde_json does that about ten
+//! times faster than a YAML reader (BENCHMARKS.md); the output is YAML, written from the typed
+//! objects.
 
 use std::collections::BTreeMap;
 
@@ -47,13 +50,31 @@ impl Planned {
 pub struct Common<'a> {
     pub values: &'a Values,
     pub names: Names,
+    /// The labels every object carries: the user's extra labels overlaid with the fixed ones.
+    base_labels: BTreeMap<String, String>,
 }
 
 impl<'a> Common<'a> {
     pub fn new(values: &'a Values) -> Self {
+        let mut base_labels = values.labels.clone();
+        let fixed = [
+            ("app.kubernetes.io/name", "postgresql".to_string()),
+            ("app.kubernetes.io/instance", values.name.clone()),
+            ("app.kubernetes.io/part-of", values.name.clone()),
+            ("app.kubernetes.io/managed-by", "cnpgtp".to_string()),
+            (
+                "app.kubernetes.io/version",
+                cnpg::postgres_version_label(values),
+            ),
+            ("cnpgtp.io/stage", values.stage.clone()),
+        ];
+        for (key, value) in fixed {
+            base_labels.insert(key.to_string(), value);
+        }
         Self {
             values,
             names: Names::new(&values.name),
+            base_labels,
         }
     }
 
@@ -64,22 +85,11 @@ impl<'a> Common<'a> {
     /// Standard labels plus the user's extra labels; `component` says which part of the
     /// database the object belongs to.
     pub fn labels(&self, component: &str) -> BTreeMap<String, String> {
-        let mut labels = self.values.labels.clone();
-        let fixed = [
-            ("app.kubernetes.io/name", "postgresql".to_string()),
-            ("app.kubernetes.io/instance", self.values.name.clone()),
-            ("app.kubernetes.io/component", component.to_string()),
-            ("app.kubernetes.io/part-of", self.values.name.clone()),
-            ("app.kubernetes.io/managed-by", "cnpgtp".to_string()),
-            (
-                "app.kubernetes.io/version",
-                cnpg::postgres_version_label(self.values),
-            ),
-            ("cnpgtp.io/stage", self.values.stage.clone()),
-        ];
-        for (key, value) in fixed {
-            labels.insert(key.to_string(), value);
-        }
+        let mut labels = self.base_labels.clone();
+        labels.insert(
+            "app.kubernetes.io/component".to_string(),
+            component.to_string(),
+        );
         labels
     }
 
@@ -109,7 +119,19 @@ impl<'a> Common<'a> {
     }
 }
 
-/// Compiled templates; build once per process and render many databases with it.
+/// Every template embedded by `build.rs`, as (file name, source), sorted by name.
+pub const TEMPLATES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/templates.rs"));
+
+/// The source of an embedded template.
+fn template_source(name: &str) -> Option<&'static str> {
+    TEMPLATES
+        .binary_search_by(|(candidate, _)| (*candidate).cmp(name))
+        .ok()
+        .map(|index| TEMPLATES[index].1)
+}
+
+/// Compiled templates; build once per process and render many databases with it. Each template
+/// is compiled the first time a render needs it and then kept (threads share the cache).
 pub struct Renderer {
     env: Environment<'static>,
 }
@@ -125,7 +147,7 @@ impl Renderer {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_debug(true);
-        minijinja_embed::load_templates!(&mut env);
+        env.set_loader(|name| Ok(template_source(name).map(str::to_string)));
         Self { env }
     }
 
@@ -200,4 +222,27 @@ pub fn plan(common: &Common) -> Vec<Planned> {
     planned.extend(pooler::plan(common));
     planned.extend(teleport::plan(common));
     planned
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Templates compile on first use, so one that no test render reaches would otherwise hide
+    /// a syntax error until a user's values needed it.
+    #[test]
+    fn every_embedded_template_compiles() {
+        let renderer = Renderer::new();
+        assert!(
+            TEMPLATES.len() >= 20,
+            "build.rs embedded {} templates",
+            TEMPLATES.len()
+        );
+        for (name, _) in TEMPLATES {
+            if let Err(e) = renderer.env.get_template(name) {
+                panic!("{name}: {e:#}");
+            }
+        }
+        assert!(renderer.env.get_template("no-such-template.json").is_err());
+    }
 }

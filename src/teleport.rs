@@ -219,7 +219,7 @@ fn operator(common: &Common) -> Vec<Planned> {
         .map(|endpoint| {
             let mut object = common
                 .object(
-                    "teleport-database.yaml",
+                    "teleport-database.json",
                     Kind::TeleportDatabaseV3,
                     &endpoint.name,
                     "teleport",
@@ -239,7 +239,7 @@ fn operator(common: &Common) -> Vec<Planned> {
             RoleVersion::V8 => Kind::TeleportRoleV8,
         };
         let role = common.object(
-            "teleport-role.yaml",
+            "teleport-role.json",
             kind,
             &role_name(values),
             "teleport",
@@ -318,14 +318,14 @@ fn job(common: &Common) -> Vec<Planned> {
     files.insert("embed-ca.sh".into(), EMBED_CA_SCRIPT.to_string());
 
     let mut planned = vec![common.object(
-        "service-account.yaml",
+        "service-account.json",
         Kind::ServiceAccount,
         &register,
         "teleport",
         json!({}),
     )];
     planned.push(common.object(
-        "config-map.yaml",
+        "config-map.json",
         Kind::ConfigMap,
         &register,
         "teleport",
@@ -511,7 +511,7 @@ fn hook_job(
 ) -> Planned {
     let main = steps.pop().expect("a job has at least one step");
     let mut planned = common.object(
-        "job.yaml",
+        "job.json",
         Kind::Job,
         name,
         "teleport",
@@ -583,14 +583,14 @@ fn agent(common: &Common) -> Vec<Planned> {
     let config_text = crate::yaml::object_to_string(&config).expect("agent config serializes");
     let mut planned = vec![
         common.object(
-            "service-account.yaml",
+            "service-account.json",
             Kind::ServiceAccount,
             &name,
             "teleport",
             json!({}),
         ),
         common.object(
-            "config-map.yaml",
+            "config-map.json",
             Kind::ConfigMap,
             &name,
             "teleport",
@@ -599,7 +599,7 @@ fn agent(common: &Common) -> Vec<Planned> {
     ];
     let selector = json!({"app.kubernetes.io/instance": values.name, "app.kubernetes.io/component": "teleport-agent"});
     planned.push(common.object(
-        "deployment.yaml",
+        "deployment.json",
         Kind::Deployment,
         &name,
         "teleport",

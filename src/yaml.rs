@@ -11,7 +11,6 @@ use std::fmt;
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_saphyr::granit_parser::{ErrorKind, Event, Parser, ScalarStyle, ScanError};
 
 /// Nesting deeper than this is refused: no real values file comes close, and a bound keeps a
@@ -139,11 +138,7 @@ pub fn parse_values(source: &Arc<str>, text: &str) -> Result<Tree, ParseProblem>
         };
         let origin = builder.origin(span.start.line(), span.start.col());
         match event {
-            Event::StreamStart
-            | Event::DocumentEnd
-            | Event::StreamEnd
-            | Event::Comment(..)
-            | Event::Anchor(..) => {}
+            Event::StreamStart | Event::DocumentEnd | Event::StreamEnd | Event::Anchor(..) => {}
             Event::DocumentStart(..) => {
                 builder.anchors.clear();
                 let root = builder.node(&mut parser, None, 0)?;
@@ -353,7 +348,6 @@ impl TreeBuilder {
         loop {
             match parser.next_event() {
                 Some(Ok((Event::Anchor(..), _))) => {}
-                Some(Ok((Event::Comment(..), _))) => {}
                 Some(Ok((event, span))) => {
                     return Ok((event, self.origin(span.start.line(), span.start.col())));
                 }
@@ -425,16 +419,6 @@ pub fn resolve_plain(text: &str) -> Node {
         return Node::Float(x);
     }
     Node::Str(text.to_string())
-}
-
-/// Parses one rendered manifest document into its typed object.
-pub fn object_from_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {
-    // Through the same tree as values files and then serde_json: a third of the time
-    // serde-saphyr's typed deserializer takes, and one YAML reader for everything we parse.
-    let tree = parse_values(&Arc::from("rendered document"), text)
-        .map_err(|p| format!("{}: {}", p.origin, p.message))?;
-    serde_path_to_error::deserialize(tree.to_json())
-        .map_err(|e| format!("at {}: {}", e.path(), e.inner()))
 }
 
 /// Serializes one typed object as a YAML document (without the `---` separator).
