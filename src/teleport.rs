@@ -516,6 +516,7 @@ fn hook_job(
         name,
         "teleport",
         json!({
+            "pod_labels": common.labels("teleport"),
             "service_account": service_account,
             "automount": automount,
             "init_containers": steps,

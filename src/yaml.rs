@@ -1,10 +1,10 @@
-//! The only module that names a YAML crate.
+//! The only module that reads or writes YAML.
 //!
 //! Values files are read into a [`Tree`] that remembers where every node came from (file, line,
 //! column), so that layering and validation can point at the exact spot a user has to fix. The
-//! event parser is `granit-parser` (the parser behind `serde-saphyr`); rendered manifests are
-//! parsed into typed objects and written back out with `serde-saphyr`, which quotes every string a
-//! YAML 1.1 reader would take for another type (`on`, `yes`, `0755`, `~`, ...).
+//! event parser is `granit-parser` (the parser behind `serde-saphyr`); large trusted files (CRDs)
+//! are read with `serde-saphyr`. Typed objects are written by [`emit`], which quotes every string
+//! a YAML 1.1 or 1.2 reader could take for another type (`on`, `yes`, `0755`, `~`, ...).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde_saphyr::granit_parser::{ErrorKind, Event, Parser, ScalarStyle, ScanError};
+
+mod emit;
 
 /// Nesting deeper than this is refused: no real values file comes close, and a bound keeps a
 /// hostile file from exhausting the stack.
@@ -423,11 +425,7 @@ pub fn resolve_plain(text: &str) -> Node {
 
 /// Serializes one typed object as a YAML document (without the `---` separator).
 pub fn object_to_string<T: Serialize>(object: &T) -> Result<String, String> {
-    // Long single-line strings (SQL, descriptions) stay on one line: folding them (`>-`) is valid
-    // YAML but makes diffs and `grep` worse. Multi-line strings (PEM, configs) stay literal blocks.
-    let mut options = serde_saphyr::SerializerOptions::default();
-    options.folded_wrap_chars = usize::MAX / 2;
-    serde_saphyr::to_string_with_options(object, options).map_err(|e| e.to_string())
+    emit::to_string(object)
 }
 
 /// Parses a trusted multi-document file such as a CRD (which can be megabytes) into JSON values.

@@ -1,0 +1,388 @@
+//! Writing typed objects as YAML, in the layout `kubectl` uses (block style, sequences not
+//! indented under their key), without a general-purpose YAML serializer.
+//!
+//! Why not serde-saphyr, which reads everything else: its serializer decides, scalar by scalar and
+//! character by character, how to present each string, and took a quarter of a one-database
+//! process (BENCHMARKS.md). Manifests need far less: the object is written as JSON by serde_json
+//! (field order kept), read back into [`Node`], and every string is written plain only when it
+//! passes a short, conservative test that no YAML 1.1 or 1.2 reader can take for anything but
+//! that string; otherwise it is a literal block (multi-line text) or a double-quoted JSON string,
+//! which is valid YAML. Tests read every output back with serde-saphyr and compare.
+
+use std::fmt::Write as _;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+/// A JSON document with its map order kept.
+#[derive(Debug, Clone, PartialEq)]
+enum Node {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<(String, Node)>),
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NodeVisitor;
+        impl<'de> Visitor<'de> for NodeVisitor {
+            type Value = Node;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<Node, E> {
+                Ok(Node::Null)
+            }
+            fn visit_none<E>(self) -> Result<Node, E> {
+                Ok(Node::Null)
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<Node, E> {
+                Ok(Node::Bool(b))
+            }
+            fn visit_i64<E>(self, i: i64) -> Result<Node, E> {
+                Ok(Node::Number(i.into()))
+            }
+            fn visit_u64<E>(self, u: u64) -> Result<Node, E> {
+                Ok(Node::Number(u.into()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, x: f64) -> Result<Node, E> {
+                serde_json::Number::from_f64(x)
+                    .map(Node::Number)
+                    .ok_or_else(|| E::custom("a number YAML cannot hold"))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Node, E> {
+                Ok(Node::Str(s.to_string()))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Node, E> {
+                Ok(Node::Str(s))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Node::Seq(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Node::Map(entries))
+            }
+        }
+        deserializer.deserialize_any(NodeVisitor)
+    }
+}
+
+/// `object` as one YAML document (no `---`), ending in a newline.
+pub fn to_string<T: serde::Serialize>(object: &T) -> Result<String, String> {
+    let json = serde_json::to_string(object).map_err(|e| e.to_string())?;
+    let node: Node = serde_json::from_str(&json).map_err(|e| e.to_string())?;
+    let mut out = String::with_capacity(json.len() + json.len() / 2);
+    match &node {
+        Node::Map(entries) if !entries.is_empty() => write_map(&mut out, entries, 0),
+        Node::Seq(items) if !items.is_empty() => write_seq(&mut out, items, 0),
+        scalar => {
+            write_scalar(&mut out, scalar, 0);
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+fn indent(out: &mut String, width: usize) {
+    out.extend(std::iter::repeat_n(' ', width));
+}
+
+fn write_map(out: &mut String, entries: &[(String, Node)], width: usize) {
+    for (position, (key, value)) in entries.iter().enumerate() {
+        // The first entry of a map inside a sequence follows its "- " on the same line.
+        if position > 0 || out.ends_with('\n') || out.is_empty() {
+            indent(out, width);
+        }
+        write_string(out, key, width, true);
+        out.push(':');
+        match value {
+            Node::Map(inner) if !inner.is_empty() => {
+                out.push('\n');
+                write_map(out, inner, width + 2);
+            }
+            Node::Seq(items) if !items.is_empty() => {
+                out.push('\n');
+                write_seq(out, items, width);
+            }
+            scalar => {
+                out.push(' ');
+                write_scalar(out, scalar, width + 2);
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn write_seq(out: &mut String, items: &[Node], width: usize) {
+    for item in items {
+        indent(out, width);
+        match item {
+            Node::Map(inner) if !inner.is_empty() => {
+                out.push_str("- ");
+                write_map(out, inner, width + 2);
+            }
+            Node::Seq(nested) if !nested.is_empty() => {
+                out.push_str("-\n");
+                write_seq(out, nested, width + 2);
+            }
+            scalar => {
+                out.push_str("- ");
+                write_scalar(out, scalar, width + 2);
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// A scalar or an empty collection; `width` is the indentation of a literal block's lines.
+fn write_scalar(out: &mut String, node: &Node, width: usize) {
+    match node {
+        Node::Null => out.push_str("null"),
+        Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Node::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Node::Str(s) => write_string(out, s, width, false),
+        Node::Seq(_) => out.push_str("[]"),
+        Node::Map(_) => out.push_str("{}"),
+    }
+}
+
+fn write_string(out: &mut String, s: &str, width: usize, key: bool) {
+    if is_plain_safe(s) {
+        out.push_str(s);
+    } else if !key && literal_block_fits(s) {
+        write_literal_block(out, s, width);
+    } else {
+        write_double_quoted(out, s);
+    }
+}
+
+/// Whether `s` can be written without quotes and read back, by a YAML 1.1 or 1.2 reader, as this
+/// very string. Deliberately narrow: printable ASCII; first a letter, one of `/ ^ $ _ ( <`, an
+/// option such as `-f` or `--config` (never an indicator, `~`, `-1`, `.inf`, or the merge key
+/// `<<`), or a digit when a letter follows that no
+/// number, date or time can contain (`10Gi`, `500m`, `18.6-minimal-trixie`, but not `1e3`,
+/// `0x1F` or `2001-12-14`); no `: ` or ` #`, no trailing space or colon; not one of the YAML 1.1
+/// words for booleans and null.
+fn is_plain_safe(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+        return false;
+    };
+    let first_fits = match first {
+        b'/' | b'^' | b'$' | b'_' | b'(' => true,
+        // Options such as `-f` and `--config=...`, but never `-`, `- x`, `-1` or `-.inf`.
+        b'-' => match bytes.get(1) {
+            Some(b'-') => bytes.get(2).is_some_and(u8::is_ascii_alphabetic),
+            second => second.is_some_and(u8::is_ascii_alphabetic),
+        },
+        b'<' => s != "<<",
+        b'0'..=b'9' => bytes.iter().any(|b| {
+            b.is_ascii_alphabetic()
+                && !matches!(
+                    b.to_ascii_lowercase(),
+                    b'a'..=b'f' | b'o' | b't' | b'x' | b'z'
+                )
+        }),
+        _ => first.is_ascii_alphabetic(),
+    };
+    if !first_fits
+        || last == b' '
+        || last == b':'
+        || !bytes.iter().all(|b| (b' '..=b'~').contains(b))
+        || s.contains(": ")
+        || s.contains(" #")
+    {
+        return false;
+    }
+    !matches!(
+        s.to_ascii_lowercase().as_str(),
+        "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null"
+    )
+}
+
+/// Multi-line text whose every line reads back unchanged from a literal block: printable
+/// characters only (tabs allowed), no carriage returns, and a first line that does not start with
+/// a space (which would need an indentation indicator).
+fn literal_block_fits(s: &str) -> bool {
+    s.contains('\n')
+        && !s.starts_with(' ')
+        && !s.starts_with('\n')
+        && s.chars().all(|c| {
+            c == '\n'
+                || c == '\t'
+                || (!c.is_control() && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}'))
+        })
+}
+
+fn write_literal_block(out: &mut String, s: &str, width: usize) {
+    let body = s.trim_end_matches('\n');
+    let trailing = s.len() - body.len();
+    out.push_str(match trailing {
+        0 => "|-",
+        1 => "|",
+        _ => "|+",
+    });
+    for line in body.split('\n') {
+        out.push('\n');
+        if !line.is_empty() {
+            indent(out, width);
+            out.push_str(line);
+        }
+    }
+    // The caller ends the value's line; "|+" keeps the extra line breaks as empty lines.
+    for _ in 1..trailing {
+        out.push('\n');
+    }
+}
+
+/// A JSON string is a valid YAML double-quoted scalar; YAML 1.1 also breaks lines at U+0085,
+/// U+2028 and U+2029, and a reader may drop U+FEFF, so those are escaped too.
+fn write_double_quoted(out: &mut String, s: &str) {
+    let json = serde_json::to_string(s).expect("a string serializes");
+    for c in json.chars() {
+        match c {
+            '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            _ => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::{Value as Json, json};
+
+    use super::*;
+
+    /// What a YAML reader makes of the emitted text.
+    fn read_back(text: &str) -> Json {
+        let mut documents = crate::yaml::large_documents(text).expect("the output parses");
+        assert_eq!(documents.len(), 1, "{text}");
+        documents.remove(0)
+    }
+
+    #[test]
+    fn strings_a_yaml_reader_could_take_for_something_else_are_quoted() {
+        let ambiguous = [
+            "",
+            "on",
+            "Off",
+            "YES",
+            "n",
+            "y",
+            "true",
+            "null",
+            "~",
+            "0755",
+            "1e3",
+            "0x1F",
+            "1:20",
+            "2001-12-14",
+            "2001-12-14t21:59:43.10-05:00",
+            ".inf",
+            "-.inf",
+            "-1",
+            "+1",
+            "-",
+            "- item",
+            "<<",
+            "=",
+            "key: value",
+            "a #comment",
+            "trailing ",
+            "colon:",
+            " lead",
+            "*alias",
+            "&anchor",
+            "!tag",
+            "|",
+            ">",
+            "%YAML",
+            "@at",
+            "`tick",
+            "{a}",
+            "[a]",
+            "?",
+            "'single'",
+            "\"double\"",
+            "1113b71e02dcb5e6",
+            "caf\u{e9}",
+            "tab\there",
+        ];
+        for s in ambiguous {
+            let text = to_string(&json!({ "k": s })).unwrap();
+            assert!(text.starts_with("k: \""), "{s:?} was not quoted: {text}");
+            assert_eq!(read_back(&text), json!({ "k": s }), "{text}");
+        }
+        for s in [
+            "10Gi",
+            "500m",
+            "87600h",
+            "18.6-minimal-trixie",
+            "--config=/etc/x.yaml",
+            "-f",
+            "^cnpg_.*$",
+            "<path:secret/data/x#ca.crt>",
+            "SELECT $1 FROM t WHERE a = 'b'",
+        ] {
+            let text = to_string(&json!({ "k": s })).unwrap();
+            assert_eq!(text, format!("k: {s}\n"));
+            assert_eq!(read_back(&text), json!({ "k": s }));
+        }
+    }
+
+    #[test]
+    fn layout_is_kubectl_style_with_literal_blocks_for_text() {
+        let object = json!({
+            "b": {"list": [{"x": 1, "y": [true, null]}, "s", [], {}], "empty": {}},
+            "a": "line one\nline two\n",
+            "c": "no newline\nat end",
+            "d": "kept\n\n",
+        });
+        let text = to_string(&object).unwrap();
+        assert_eq!(
+            text,
+            "a: |\n  line one\n  line two\nb:\n  empty: {}\n  list:\n  - x: 1\n    \"y\":\n    - true\n    - null\n  - s\n  - []\n  - {}\nc: |-\n  no newline\n  at end\nd: |+\n  kept\n\n"
+        );
+        assert_eq!(read_back(&text), object);
+    }
+
+    /// Any string, as a key or a value, at any depth, reads back as itself.
+    fn arbitrary_string() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "[ -~\n\t]{0,40}",
+            "[-:#&*!|>'\"%@`{}\\[\\],?~<=+. 0-9a-zA-Z\n]{0,16}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn every_string_reads_back_unchanged(key in arbitrary_string(), value in arbitrary_string(),
+                                             other in arbitrary_string()) {
+            let object = json!({
+                "apiVersion": "v1",
+                "data": { key.clone(): value.clone() },
+                "items": [value.clone(), { key.clone(): [other.clone()] }],
+                "last": other,
+            });
+            let text = to_string(&object).unwrap();
+            prop_assert_eq!(read_back(&text), object, "{}", text);
+        }
+    }
+}
