@@ -9,71 +9,97 @@
 //! that string; otherwise it is a literal block (multi-line text) or a double-quoted JSON string,
 //! which is valid YAML. Tests read every output back with serde-saphyr and compare.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
-/// A JSON document with its map order kept.
+/// A JSON document with its map order kept; strings without escapes borrow from the JSON text.
 #[derive(Debug, Clone, PartialEq)]
-enum Node {
+enum Node<'a> {
     Null,
     Bool(bool),
     Number(serde_json::Number),
-    Str(String),
-    Seq(Vec<Node>),
-    Map(Vec<(String, Node)>),
+    Str(Cow<'a, str>),
+    Seq(Vec<Node<'a>>),
+    Map(Vec<(Cow<'a, str>, Node<'a>)>),
 }
 
-impl<'de> Deserialize<'de> for Node {
+impl<'de: 'a, 'a> Deserialize<'de> for Node<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct NodeVisitor;
         impl<'de> Visitor<'de> for NodeVisitor {
-            type Value = Node;
+            type Value = Node<'de>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a JSON value")
             }
-            fn visit_unit<E>(self) -> Result<Node, E> {
+            fn visit_unit<E>(self) -> Result<Node<'de>, E> {
                 Ok(Node::Null)
             }
-            fn visit_none<E>(self) -> Result<Node, E> {
+            fn visit_none<E>(self) -> Result<Node<'de>, E> {
                 Ok(Node::Null)
             }
-            fn visit_bool<E>(self, b: bool) -> Result<Node, E> {
+            fn visit_bool<E>(self, b: bool) -> Result<Node<'de>, E> {
                 Ok(Node::Bool(b))
             }
-            fn visit_i64<E>(self, i: i64) -> Result<Node, E> {
+            fn visit_i64<E>(self, i: i64) -> Result<Node<'de>, E> {
                 Ok(Node::Number(i.into()))
             }
-            fn visit_u64<E>(self, u: u64) -> Result<Node, E> {
+            fn visit_u64<E>(self, u: u64) -> Result<Node<'de>, E> {
                 Ok(Node::Number(u.into()))
             }
-            fn visit_f64<E: serde::de::Error>(self, x: f64) -> Result<Node, E> {
+            fn visit_f64<E: serde::de::Error>(self, x: f64) -> Result<Node<'de>, E> {
                 serde_json::Number::from_f64(x)
                     .map(Node::Number)
                     .ok_or_else(|| E::custom("a number YAML cannot hold"))
             }
-            fn visit_str<E>(self, s: &str) -> Result<Node, E> {
-                Ok(Node::Str(s.to_string()))
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Node<'de>, E> {
+                Ok(Node::Str(Cow::Borrowed(s)))
             }
-            fn visit_string<E>(self, s: String) -> Result<Node, E> {
-                Ok(Node::Str(s))
+            fn visit_str<E>(self, s: &str) -> Result<Node<'de>, E> {
+                Ok(Node::Str(Cow::Owned(s.to_string())))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+            fn visit_string<E>(self, s: String) -> Result<Node<'de>, E> {
+                Ok(Node::Str(Cow::Owned(s)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
                 let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
                 while let Some(item) = seq.next_element()? {
                     items.push(item);
                 }
                 Ok(Node::Seq(items))
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
                 let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
-                while let Some(entry) = map.next_entry()? {
-                    entries.push(entry);
+                while let Some(key) = map.next_key::<Key<'de>>()? {
+                    entries.push((key.0, map.next_value()?));
                 }
                 Ok(Node::Map(entries))
             }
         }
         deserializer.deserialize_any(NodeVisitor)
+    }
+}
+
+/// A map key, borrowed from the JSON text when it has no escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s.to_string())))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
     }
 }
 
@@ -94,10 +120,16 @@ pub fn to_string<T: serde::Serialize>(object: &T) -> Result<String, String> {
 }
 
 fn indent(out: &mut String, width: usize) {
-    out.extend(std::iter::repeat_n(' ', width));
+    const SPACES: &str = "                                                                ";
+    let mut left = width;
+    while left > 0 {
+        let step = left.min(SPACES.len());
+        out.push_str(&SPACES[..step]);
+        left -= step;
+    }
 }
 
-fn write_map(out: &mut String, entries: &[(String, Node)], width: usize) {
+fn write_map(out: &mut String, entries: &[(Cow<str>, Node)], width: usize) {
     for (position, (key, value)) in entries.iter().enumerate() {
         // The first entry of a map inside a sequence follows its "- " on the same line.
         if position > 0 || out.ends_with('\n') || out.is_empty() {
@@ -197,19 +229,23 @@ fn is_plain_safe(s: &str) -> bool {
         }),
         _ => first.is_ascii_alphabetic(),
     };
-    if !first_fits
-        || last == b' '
-        || last == b':'
-        || !bytes.iter().all(|b| (b' '..=b'~').contains(b))
-        || s.contains(": ")
-        || s.contains(" #")
-    {
+    if !first_fits || last == b' ' || last == b':' {
         return false;
     }
-    !matches!(
-        s.to_ascii_lowercase().as_str(),
-        "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null"
-    )
+    let mut previous = 0u8;
+    for &b in bytes {
+        let fits = (b' '..=b'~').contains(&b)
+            && !(previous == b':' && b == b' ')
+            && !(previous == b' ' && b == b'#');
+        if !fits {
+            return false;
+        }
+        previous = b;
+    }
+    s.len() > 5
+        || !["y", "n", "yes", "no", "on", "off", "true", "false", "null"]
+            .iter()
+            .any(|word| s.eq_ignore_ascii_case(word))
 }
 
 /// Multi-line text whose every line reads back unchanged from a literal block: printable
