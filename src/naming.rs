@@ -4,6 +4,9 @@
 //! another through a name both got from the same function, and the domain checks can verify that
 //! every derived name is a valid DNS-1123 label of at most 63 characters.
 
+/// The role PgBouncer authenticates as; CloudNativePG's fixed pg_hba rule admits it by certificate.
+pub const POOLER_AUTH_ROLE: &str = "cnpg_pooler_pgbouncer";
+
 /// Names derived from the cluster name.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Names {

@@ -6,6 +6,8 @@
 //! each naming its origin, key path and a fix.
 
 mod check;
+mod derived;
+mod image_ref;
 mod layers;
 mod model;
 
@@ -14,6 +16,8 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use check::is_placeholder;
+pub use image_ref::image_problem;
 pub use model::*;
 
 use crate::yaml::{Origin, Tree};

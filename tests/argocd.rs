@@ -78,7 +78,7 @@ fn plugin_is_discovered_by_its_values_file_and_announces_its_parameters() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(announced, cnpgtp::argocd::PARAMETERS);
+    assert_eq!(announced, cnpgtp::cli::argocd::PARAMETERS);
 }
 
 #[test]

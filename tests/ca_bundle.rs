@@ -752,7 +752,7 @@ fn cluster_client_ca_secret_is_always_a_rendered_bundle_without_a_key() {
                 );
                 assert_eq!(
                     template["data"]["ca.crt"],
-                    cnpgtp::ca_bundle::BUNDLE_TEMPLATE,
+                    cnpgtp::resources::ca_bundle::BUNDLE_TEMPLATE,
                     "{label}"
                 );
                 assert_eq!(
@@ -899,7 +899,7 @@ fn sync_workload_pod_meets_pod_security_restricted() {
     assert_eq!(config_map["data"]["sync.sh"], read(Path::new(SCRIPT)));
     assert_eq!(
         config_map["data"]["sync.sh"],
-        cnpgtp::ca_bundle::SYNC_SCRIPT
+        cnpgtp::resources::ca_bundle::SYNC_SCRIPT
     );
     let script_volume = pod["volumes"]
         .as_array()

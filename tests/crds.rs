@@ -7,7 +7,7 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use cnpgtp::crd_schema::CrdSchemas;
+use cnpgtp::lint::crd_schema::CrdSchemas;
 use serde_json::Value as Json;
 
 /// Kinds built into Kubernetes (validated by kubernetes-validate, not by CRDs).

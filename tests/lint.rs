@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::OnceLock;
 
-use cnpgtp::crd_schema::CrdSchemas;
+use cnpgtp::lint::crd_schema::CrdSchemas;
 use cnpgtp::lint::{self, Finding, Input, Rule, Severity};
 use cnpgtp::manifest::{Kind, Manifest, Object};
 use cnpgtp::render::Renderer;

@@ -1067,7 +1067,7 @@ fn pinned_image(f: &mut Findings, path: &str, image: &str, example: &str) {
             "not an image reference",
             format!("write e.g. `{example}`"),
         );
-    } else if let Some(problem) = crate::lint::image_problem(image) {
+    } else if let Some(problem) = super::image_problem(image) {
         f.error(
             path,
             problem,
@@ -1246,7 +1246,7 @@ fn teleport(values: &Values, f: &mut Findings) {
     let t = &values.teleport;
     // Names derived from an invalid `name` or `namespace` would only repeat that error.
     let roots_valid = naming::is_dns_label(&values.name) && naming::is_dns_label(&values.namespace);
-    let prefix = crate::teleport::database_prefix(values);
+    let prefix = values.teleport_database_prefix();
     let longest = format!("{prefix}-ro");
     if !is_teleport_name(&longest) && (roots_valid || t.database_name.is_some()) {
         let path = if t.database_name.is_some() {
@@ -1288,7 +1288,7 @@ fn teleport(values: &Values, f: &mut Findings) {
             "write it as MAJOR.MINOR.PATCH, e.g. 18.7.3",
         );
     }
-    let role_name = crate::teleport::role_name(values);
+    let role_name = values.teleport_role_name();
     if !naming::is_dns_label(&role_name)
         && (roots_valid || t.role.name.is_some() || t.database_name.is_some())
     {

@@ -13,6 +13,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{CommandFactory, Parser, Subcommand};
 
+pub mod argocd;
+
 use crate::manifest::Manifest;
 use crate::output::{self, Format};
 use crate::render::Renderer;
@@ -222,11 +224,13 @@ pub fn run(cli: &Cli) -> Result<Outcome, Failure> {
             let (layers, document) = match command {
                 TeleportCommand::Role(layers) => (
                     layers,
-                    crate::teleport::role_document as fn(&values::Values) -> serde_json::Value,
+                    crate::resources::teleport::role_document
+                        as fn(&values::Values) -> serde_json::Value,
                 ),
                 TeleportCommand::AgentValues(layers) => (
                     layers,
-                    crate::teleport::agent_values as fn(&values::Values) -> serde_json::Value,
+                    crate::resources::teleport::agent_values
+                        as fn(&values::Values) -> serde_json::Value,
                 ),
             };
             let sources =
@@ -370,9 +374,9 @@ fn render_all<T: Send>(
 ) -> Result<Vec<(String, T)>, Failure> {
     let invalid = |p: Problems| Failure::new(exit::INVALID, p);
     let argocd = if args.argocd {
-        crate::argocd::inputs(&|key| std::env::var(key).ok()).map_err(invalid)?
+        argocd::inputs(&|key| std::env::var(key).ok()).map_err(invalid)?
     } else {
-        crate::argocd::Inputs::default()
+        argocd::Inputs::default()
     };
     let mut files = args.layers.values.clone();
     files.extend(argocd.values_files.iter().cloned());
@@ -504,7 +508,8 @@ fn diff(args: &DiffArgs) -> Result<Outcome, Failure> {
 fn lint(args: &LintArgs) -> Result<Outcome, Failure> {
     let crds = match &args.crds {
         Some(dir) => Some(
-            crate::crd_schema::CrdSchemas::load_dir(dir).map_err(|e| Failure::new(exit::IO, e))?,
+            crate::lint::crd_schema::CrdSchemas::load_dir(dir)
+                .map_err(|e| Failure::new(exit::IO, e))?,
         ),
         None => None,
     };

@@ -19,65 +19,14 @@
 
 use serde_json::{Value as Json, json};
 
-use crate::certs;
 use crate::manifest::Kind;
-use crate::render::{Common, Planned};
-use crate::values::{AntiAffinity, ImageFlavour, Values};
+use crate::naming::POOLER_AUTH_ROLE;
+use crate::plan::{Common, Planned};
+use crate::resources::certs;
+use crate::values::{AntiAffinity, Values};
 
-/// Pinned minor versions of the CloudNativePG images (catalog of 2026-08-31, trixie).
-const IMAGE_MINORS: &[(u32, &str)] = &[
-    (14, "14.24"),
-    (15, "15.19"),
-    (16, "16.15"),
-    (17, "17.11"),
-    (18, "18.6"),
-];
-const IMAGE_REPOSITORY: &str = "ghcr.io/cloudnative-pg/postgresql";
-
-/// The role PgBouncer authenticates as; CloudNativePG's fixed pg_hba rule admits it by certificate.
-pub const POOLER_AUTH_ROLE: &str = "cnpg_pooler_pgbouncer";
 /// The query PgBouncer runs (in database `postgres`) to fetch a user's password hash.
 pub const POOLER_AUTH_QUERY: &str = "SELECT usename, passwd FROM public.user_search($1)";
-
-/// The PostgreSQL image for these values.
-pub fn image(values: &Values) -> String {
-    if let Some(image) = &values.postgres.image {
-        return image.clone();
-    }
-    let version = IMAGE_MINORS
-        .iter()
-        .find(|(major, _)| *major == values.postgres.major)
-        .map_or_else(
-            || values.postgres.major.to_string(),
-            |(_, v)| (*v).to_string(),
-        );
-    let flavour = match values.postgres.image_flavour {
-        ImageFlavour::Minimal => "minimal",
-        ImageFlavour::Standard => "standard",
-    };
-    format!("{IMAGE_REPOSITORY}:{version}-{flavour}-trixie")
-}
-
-/// `app.kubernetes.io/version`: the image tag when it is a valid label value, else the major.
-pub fn postgres_version_label(values: &Values) -> String {
-    let image = image(values);
-    let tag = image
-        .split('@')
-        .next()
-        .unwrap_or("")
-        .rsplit_once(':')
-        .map_or("", |(_, t)| t);
-    let valid = !tag.is_empty()
-        && tag.len() <= 63
-        && tag
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if valid {
-        tag.to_string()
-    } else {
-        values.postgres.major.to_string()
-    }
-}
 
 /// SQL run once in database `postgres` at bootstrap.
 pub fn post_init_sql(values: &Values) -> Vec<String> {
@@ -238,7 +187,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
                     json!({"username": values.database.owner, "password": password}),
                 )
                 // CloudNativePG applies password changes in labelled Secrets immediately.
-                .with_label(crate::certs::RELOAD_LABEL, "true"),
+                .with_label(certs::RELOAD_LABEL, "true"),
         );
     }
     planned.push(common.object(
@@ -248,7 +197,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
         "database",
         json!({
             "instances": pg.instances,
-            "image": image(values),
+            "image": values.postgres_image(),
             "enable_superuser_access": pg.enable_superuser_access,
             "parameters": pg.parameters,
             "pg_hba": pg_hba(values),

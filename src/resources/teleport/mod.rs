@@ -19,9 +19,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value as Json, json};
 
-use crate::certs;
 use crate::manifest::Kind;
-use crate::render::{Common, Planned};
+use crate::plan::{Common, Planned};
+use crate::resources::certs;
 use crate::values::{DeletionHook, JobIdentity, Registration, RoleVersion, Values};
 
 /// Where the Teleport images come from.
@@ -40,18 +40,9 @@ pub struct Endpoint {
     pub description: String,
 }
 
-/// The Teleport database name prefix.
-pub fn database_prefix(values: &Values) -> String {
-    values
-        .teleport
-        .database_name
-        .clone()
-        .unwrap_or_else(|| format!("{}-{}", values.namespace, values.name))
-}
-
 /// rw always; ro only when there are replicas to read from.
 pub fn endpoints(values: &Values) -> Vec<Endpoint> {
-    let prefix = database_prefix(values);
+    let prefix = values.teleport_database_prefix();
     let names = crate::naming::Names::new(&values.name);
     let endpoint = |service_kind: &'static str,
                     service: &str,
@@ -109,15 +100,6 @@ fn role_selector(values: &Values) -> BTreeMap<String, String> {
         .collect()
 }
 
-pub fn role_name(values: &Values) -> String {
-    values
-        .teleport
-        .role
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("{}-access", database_prefix(values)))
-}
-
 /// Database users no Teleport user may ever become. PostgreSQL checks client certificates against
 /// the whole bundle and CloudNativePG's fixed `cert` rules for these users come first, so a
 /// Teleport-issued certificate for `streaming_replica` would get a replication connection and one
@@ -156,7 +138,7 @@ pub fn role_document(values: &Values) -> Json {
         "kind": "role",
         "version": role_version(values),
         "metadata": {
-            "name": role_name(values),
+            "name": values.teleport_role_name(),
             "description": format!("Access to PostgreSQL {} in {} as {} or {}", values.name, values.namespace, values.access.read_user.name, values.access.write_user.name),
         },
         "spec": role_spec(values),
@@ -241,7 +223,7 @@ fn operator(common: &Common) -> Vec<Planned> {
         let role = common.object(
             "teleport-role.json",
             kind,
-            &role_name(values),
+            &values.teleport_role_name(),
             "teleport",
             json!({"kind": kind.as_str(), "spec": role_spec(values)}),
         );

@@ -31,17 +31,17 @@
 
 use serde_json::{Value as Json, json};
 
-use crate::certs::{self, RELOAD_LABEL};
 use crate::manifest::Kind;
 use crate::naming::Names;
-use crate::render::{Common, Planned};
+use crate::plan::{Common, Planned};
+use crate::resources::certs::{self, RELOAD_LABEL};
 use crate::values::BundleMechanism;
 
 /// The sync workload's script; its `bundle FILE...` mode prints the bundle built from PEM files.
-pub const SYNC_SCRIPT: &str = include_str!("../scripts/ca-bundle/sync.sh");
+pub const SYNC_SCRIPT: &str = include_str!("../../scripts/ca-bundle/sync.sh");
 
 /// The ExternalSecret template for `ca.crt`: the same bundle and refusals as [`SYNC_SCRIPT`].
-pub const BUNDLE_TEMPLATE: &str = include_str!("../scripts/ca-bundle/external-secret.tmpl");
+pub const BUNDLE_TEMPLATE: &str = include_str!("../../scripts/ca-bundle/external-secret.tmpl");
 
 /// Label value of every object of the bundle (`app.kubernetes.io/component`).
 const COMPONENT: &str = "ca-bundle";

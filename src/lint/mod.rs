@@ -23,8 +23,11 @@ use std::fmt;
 
 use serde_json::Value as Json;
 
-use crate::crd_schema::CrdSchemas;
+pub mod crd_schema;
+
+use crate::lint::crd_schema::CrdSchemas;
 use crate::manifest::Manifest;
+use crate::values::{image_problem, is_placeholder};
 
 /// How bad a finding is. `cnpgtp lint` fails on any error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -715,12 +718,6 @@ fn pod_references(pod: &Json, refs: &mut Refs) {
 // ---------------------------------------------------------------------------------------------
 // Risky settings
 
-/// An argocd-vault-plugin placeholder: the real value is filled in at apply time.
-fn is_placeholder(text: &str) -> bool {
-    let trimmed = text.trim();
-    trimmed.starts_with('<') && trimmed.ends_with('>') && !trimmed.contains('\n')
-}
-
 /// Secret keys that hold secrets (certificates such as `ca.crt` are public).
 fn is_secret_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
@@ -1037,41 +1034,6 @@ fn pod_security(pod: &Json, out: &mut Out) {
     }
 }
 
-/// Why an image reference is not pinned, if it is not. The one pinning rule: values validation
-/// (`values::check`) applies it to the images a user may choose, lint to every rendered container.
-pub fn image_problem(image: &str) -> Option<&'static str> {
-    if image.is_empty() {
-        return Some("no image");
-    }
-    let (reference, digest) = match image.split_once('@') {
-        Some((reference, digest)) => (reference, Some(digest)),
-        None => (image, None),
-    };
-    if let Some(digest) = digest {
-        let hex = digest.strip_prefix("sha256:").unwrap_or("");
-        let valid = hex.len() == 64
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        return (!valid)
-            .then_some("the image digest is not `sha256:` and 64 lower-case hex digits");
-    }
-    // The tag follows the last `:` of the last path segment (a registry port has a `/` after it).
-    let tag = reference
-        .rsplit_once(':')
-        .map(|(_, tag)| tag)
-        .filter(|tag| !tag.contains('/'));
-    match tag {
-        None | Some("") => {
-            Some("the image is not pinned: it has no tag; pin a version (and ideally a digest)")
-        }
-        Some("latest") => {
-            Some("the image is not pinned: it uses `latest`; pin a version (and ideally a digest)")
-        }
-        Some(_) => None,
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // RBAC
 
@@ -1193,21 +1155,6 @@ fn schema(crds: &CrdSchemas, out: &mut Out) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn images() {
-        assert_eq!(image_problem("ghcr.io/x/y:1.2"), None);
-        assert_eq!(image_problem("registry:5000/x/y:1.2"), None);
-        assert!(image_problem("registry:5000/x/y").is_some());
-        assert!(image_problem("x/y").is_some());
-        assert!(image_problem("x/y:latest").is_some());
-        assert!(image_problem("x/y:").is_some());
-        assert_eq!(
-            image_problem(&format!("x/y@sha256:{}", "a".repeat(64))),
-            None
-        );
-        assert!(image_problem("x/y@sha256:abc").is_some());
-    }
 
     #[test]
     fn secret_keys() {

@@ -8,9 +8,9 @@
 
 use serde_json::json;
 
-use crate::cnpg::POOLER_AUTH_QUERY;
 use crate::manifest::Kind;
-use crate::render::{Common, Planned};
+use crate::plan::{Common, Planned};
+use crate::resources::cnpg::POOLER_AUTH_QUERY;
 use crate::values::PoolMode;
 
 pub fn plan(common: &Common) -> Vec<Planned> {

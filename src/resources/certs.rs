@@ -11,8 +11,8 @@
 use serde_json::{Value as Json, json};
 
 use crate::manifest::Kind;
-use crate::naming::Names;
-use crate::render::{Common, Planned};
+use crate::naming::{self, Names};
+use crate::plan::{Common, Planned};
 use crate::values::{IssuerKind, ServerIssuerKind, VaultAuthKind};
 
 /// The label CloudNativePG watches on Secrets; only its presence matters.
@@ -65,7 +65,7 @@ pub fn cluster_certificates(common: &Common) -> Json {
     json!({
         "serverCASecret": server_ca_secret(common),
         "serverTLSSecret": common.names.server_cert,
-        "clientCASecret": crate::ca_bundle::bundle_secret(&common.names),
+        "clientCASecret": &common.names.client_ca_bundle,
         "replicationTLSSecret": common.names.replication_cert,
     })
 }
@@ -139,7 +139,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
         planned.push(client_certificate(
             common,
             &names.pooler_auth_cert,
-            crate::cnpg::POOLER_AUTH_ROLE,
+            naming::POOLER_AUTH_ROLE,
         ));
     }
 

@@ -1,0 +1,110 @@
+//! The object plan: which objects one database has, each as a template name, a kind and the
+//! context its template fills in. `resources` builds plans; `render` turns them into objects.
+//!
+//! `Common` is what every integration reads: the values, the names derived from them and the
+//! label set every object carries.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value as Json, json};
+
+use crate::manifest::Kind;
+use crate::naming::Names;
+use crate::values::Values;
+
+/// One object the plan says exists: its template, kind and template context.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub template: &'static str,
+    pub kind: Kind,
+    pub context: Json,
+}
+
+impl Planned {
+    /// Adds a label to the object's metadata (e.g. `cnpg.io/reload` on Secrets CNPG reads).
+    #[must_use]
+    pub fn with_label(mut self, key: &str, value: &str) -> Self {
+        self.context["metadata"]["labels"][key] = Json::String(value.to_string());
+        self
+    }
+
+    /// Adds an annotation to the object's metadata (hooks, sync waves, descriptions).
+    #[must_use]
+    pub fn with_annotation(mut self, key: &str, value: &str) -> Self {
+        if !self.context["metadata"]["annotations"].is_object() {
+            self.context["metadata"]["annotations"] = serde_json::json!({});
+        }
+        self.context["metadata"]["annotations"][key] = Json::String(value.to_string());
+        self
+    }
+}
+
+/// What every integration module reads: the values, the derived names and the label set.
+pub struct Common<'a> {
+    pub values: &'a Values,
+    pub names: Names,
+    /// The labels every object carries: the user's extra labels overlaid with the fixed ones.
+    base_labels: BTreeMap<String, String>,
+}
+
+impl<'a> Common<'a> {
+    pub fn new(values: &'a Values) -> Self {
+        let mut base_labels = values.labels.clone();
+        let fixed = [
+            ("app.kubernetes.io/name", "postgresql".to_string()),
+            ("app.kubernetes.io/instance", values.name.clone()),
+            ("app.kubernetes.io/part-of", values.name.clone()),
+            ("app.kubernetes.io/managed-by", "cnpgtp".to_string()),
+            ("app.kubernetes.io/version", values.postgres_version_label()),
+            ("cnpgtp.io/stage", values.stage.clone()),
+        ];
+        for (key, value) in fixed {
+            base_labels.insert(key.to_string(), value);
+        }
+        Self {
+            values,
+            names: Names::new(&values.name),
+            base_labels,
+        }
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.values.namespace
+    }
+
+    /// Standard labels plus the user's extra labels; `component` says which part of the
+    /// database the object belongs to.
+    pub fn labels(&self, component: &str) -> BTreeMap<String, String> {
+        let mut labels = self.base_labels.clone();
+        labels.insert(
+            "app.kubernetes.io/component".to_string(),
+            component.to_string(),
+        );
+        labels
+    }
+
+    /// `metadata` of a namespaced object, as the templates receive it.
+    pub fn metadata(&self, name: &str, component: &str) -> Json {
+        json!({"name": name, "namespace": self.namespace(), "labels": self.labels(component)})
+    }
+
+    /// A planned object whose context holds `metadata` plus `fields`.
+    pub fn object(
+        &self,
+        template: &'static str,
+        kind: Kind,
+        name: &str,
+        component: &str,
+        fields: Json,
+    ) -> Planned {
+        let mut context = json!({"metadata": self.metadata(name, component)});
+        if let (Json::Object(target), Json::Object(extra)) = (&mut context, fields) {
+            target.extend(extra);
+        }
+        Planned {
+            template,
+            kind,
+            context,
+        }
+    }
+}
