@@ -1,0 +1,49 @@
+//! Registration through the Teleport operator (`teleport.registration: operator`): one
+//! `TeleportDatabaseV3` per endpoint and the role, in the operator's namespace.
+
+use serde_json::json;
+
+use super::role::role_spec;
+use super::{endpoint_labels, endpoints, in_operator_namespace, render_time_ca};
+use crate::manifest::Kind;
+use crate::plan::{Common, Planned};
+use crate::values::RoleVersion;
+
+pub(super) fn plan(common: &Common) -> Vec<Planned> {
+    let values = common.values;
+    let ca = render_time_ca(values).unwrap_or_default();
+    let mut planned: Vec<Planned> = endpoints(values)
+        .iter()
+        .map(|endpoint| {
+            let mut object = common
+                .object(
+                    "teleport-database.json",
+                    Kind::TeleportDatabaseV3,
+                    &endpoint.name,
+                    "teleport",
+                    json!({"uri": endpoint.uri, "ca_cert": ca}),
+                )
+                // The operator turns this annotation into the Teleport database description.
+                .with_annotation("description", &endpoint.description);
+            for (key, value) in endpoint_labels(values, endpoint) {
+                object = object.with_label(&key, &value);
+            }
+            in_operator_namespace(common, object)
+        })
+        .collect();
+    if values.teleport.role.render {
+        let kind = match values.teleport.role.version {
+            RoleVersion::V7 => Kind::TeleportRoleV7,
+            RoleVersion::V8 => Kind::TeleportRoleV8,
+        };
+        let role = common.object(
+            "teleport-role.json",
+            kind,
+            &values.teleport_role_name(),
+            "teleport",
+            json!({"kind": kind.as_str(), "spec": role_spec(values)}),
+        );
+        planned.push(in_operator_namespace(common, role));
+    }
+    planned
+}
