@@ -1,0 +1,240 @@
+//! Which databases one command renders (a values layer stack, or one database per positional
+//! FILE or DIR) and rendering them on every core.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use super::args::{LayerArgs, RenderArgs};
+use super::{Failure, argocd, exit};
+use crate::manifest::Manifest;
+use crate::render::Renderer;
+use crate::values::{self, Override, Problem, Problems, Source};
+
+/// One database to render: the per-database source (if any) and the directory name that
+/// supplies its default name.
+pub(super) struct Database {
+    source: Option<Source>,
+    default_name: Option<String>,
+}
+
+pub(super) fn read_sources(paths: &[PathBuf]) -> Result<Vec<Source>, Problems> {
+    let mut sources = Vec::new();
+    let mut problems = Vec::new();
+    for path in paths {
+        match Source::read(path) {
+            Ok(source) => sources.push(source),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if problems.is_empty() {
+        Ok(sources)
+    } else {
+        Err(Problems(problems))
+    }
+}
+
+/// File names looked for in a database directory, in order.
+pub const DIRECTORY_VALUES: &[&str] = &["values.yaml", "cnpgtp.yaml"];
+
+fn database_list(args: &RenderArgs) -> Result<Vec<Database>, Problems> {
+    if args.databases.is_empty() {
+        return Ok(vec![Database {
+            source: None,
+            default_name: None,
+        }]);
+    }
+    let mut databases = Vec::new();
+    let mut problems = Vec::new();
+    for path in &args.databases {
+        let (file, default_name) = if path.is_dir() {
+            let found = DIRECTORY_VALUES
+                .iter()
+                .map(|n| path.join(n))
+                .find(|p| p.is_file());
+            let dir_name = path
+                .canonicalize()
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+            if let Some(file) = found {
+                (file, dir_name)
+            } else {
+                problems.push(values::Problem::new(
+                    Some(crate::yaml::Origin {
+                        source: path.display().to_string().into(),
+                        line: 0,
+                        column: 0,
+                    }),
+                    values::KeyPath::default(),
+                    "this directory holds no values.yaml",
+                    "add a values.yaml to it, or name the values file directly",
+                ));
+                continue;
+            }
+        } else {
+            (path.clone(), None)
+        };
+        match Source::read(&file) {
+            Ok(source) => databases.push(Database {
+                source: Some(source),
+                default_name,
+            }),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if problems.is_empty() {
+        Ok(databases)
+    } else {
+        Err(Problems(problems))
+    }
+}
+
+pub(super) fn overrides(args: &LayerArgs) -> Vec<Override> {
+    let mut list: Vec<Override> = args
+        .set
+        .iter()
+        .map(|s| Override::Set {
+            argument: s.clone(),
+            typed: true,
+        })
+        .collect();
+    list.extend(args.set_string.iter().map(|s| Override::Set {
+        argument: s.clone(),
+        typed: false,
+    }));
+    if let Some(name) = &args.name {
+        list.push(Override::Key {
+            path: "name".into(),
+            value: name.clone(),
+            from: "--name".into(),
+        });
+    }
+    if let Some(namespace) = &args.namespace {
+        list.push(Override::Key {
+            path: "namespace".into(),
+            value: namespace.clone(),
+            from: "--namespace".into(),
+        });
+    }
+    list
+}
+
+/// One database's render: (warnings, name, finished output), or the problems with its values.
+type DatabaseResult<T> = Result<(Vec<Problem>, String, T), Problems>;
+
+/// Renders every database the arguments name and hands each one's manifests to `finish`
+/// (serializing them, say) on the thread that rendered them, so a fleet's output is written on
+/// every core too: (name, finished) in argument order.
+pub(super) fn render_all<T: Send>(
+    args: &RenderArgs,
+    finish: impl Fn(Vec<Manifest>) -> Result<T> + Sync,
+) -> Result<Vec<(String, T)>, Failure> {
+    let invalid = |p: Problems| Failure::new(exit::INVALID, p);
+    let argocd = if args.argocd {
+        argocd::inputs(&|key| std::env::var(key).ok()).map_err(invalid)?
+    } else {
+        argocd::Inputs::default()
+    };
+    let mut files = args.layers.values.clone();
+    files.extend(argocd.values_files.iter().cloned());
+    let shared = read_sources(&files).map_err(invalid)?;
+    let databases = database_list(args).map_err(invalid)?;
+    let renderer = Renderer::new();
+    let mut overrides = argocd.overrides.clone();
+    overrides.extend(self::overrides(&args.layers));
+
+    let render_one = |database: &Database| -> Result<DatabaseResult<T>, Failure> {
+        let mut sources: Vec<Source> = argocd.defaults.iter().cloned().collect();
+        if let Some(name) = &database.default_name {
+            // The directory name is the default name; any values file may still set `name`.
+            sources.push(Source {
+                name: format!("directory name of {name}"),
+                text: format!("name: {}\n", serde_json::Value::String(name.clone())),
+            });
+        }
+        sources.extend(shared.iter().cloned());
+        sources.extend(database.source.clone());
+        match values::load(&sources, &overrides) {
+            Ok(loaded) => {
+                let manifests = renderer
+                    .render(&loaded.values)
+                    .map_err(|e| Failure::new(exit::INTERNAL, e))?;
+                let finished = finish(manifests).map_err(|e| Failure::new(exit::INTERNAL, e))?;
+                Ok(Ok((loaded.warnings, loaded.values.name.clone(), finished)))
+            }
+            Err(problems) => Ok(Err(problems)),
+        }
+    };
+    // A fleet renders on every core, in chunks that keep the argument order; the templates are
+    // compiled once and shared. One database renders on the main thread.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(databases.len().max(1));
+    let chunk = databases.len().div_ceil(threads).max(1);
+    let results: Vec<_> = if threads == 1 {
+        databases.iter().map(render_one).collect()
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = databases
+                .chunks(chunk)
+                .map(|part| scope.spawn(|| part.iter().map(render_one).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("a render thread panicked"))
+                .collect()
+        })
+    };
+
+    let mut rendered = Vec::new();
+    let mut all_problems = Vec::new();
+    for result in results {
+        match result? {
+            Ok((warnings, name, finished)) => {
+                for warning in &warnings {
+                    eprintln!("warning: {warning}");
+                }
+                rendered.push((name, finished));
+            }
+            Err(problems) => all_problems.extend(problems.0),
+        }
+    }
+    if !all_problems.is_empty() {
+        return Err(invalid(Problems(all_problems)));
+    }
+    check_unique_names(&rendered)?;
+    Ok(rendered)
+}
+
+/// Where each database's files go under `--output-dir DIR` (DIR/<name>/ for several databases).
+pub(super) fn directory_targets(
+    dir: &Path,
+    rendered: Vec<(String, BTreeMap<String, String>)>,
+) -> BTreeMap<PathBuf, BTreeMap<String, String>> {
+    let several = rendered.len() > 1;
+    rendered
+        .into_iter()
+        .map(|(name, files)| {
+            let target = if several {
+                dir.join(name)
+            } else {
+                dir.to_path_buf()
+            };
+            (target, files)
+        })
+        .collect()
+}
+
+fn check_unique_names<T>(rendered: &[(String, T)]) -> Result<(), Failure> {
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, _) in rendered {
+        if !seen.insert(name) {
+            return Err(Failure::new(
+                exit::INVALID,
+                anyhow::anyhow!("two databases are both named `{name}`: give each its own `name`"),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,277 @@
+//! The typed values model: what a user may write in a values file.
+//!
+//! Every field is required here because the embedded defaults file (`values/defaults.yaml`) is
+//! always the first layer: a key the defaults do not set is a bug caught by the test suite, and
+//! the JSON Schema printed by `cnpgtp schema` lists every key with its documentation.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+
+mod teleport;
+mod tls;
+
+pub use teleport::*;
+pub use tls::*;
+
+/// Root of the values file.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Values {
+    /// Cluster (release) name; prefixes every object name. DNS-1123 label. `--name` and
+    /// `ARGOCD_APP_NAME` override the default.
+    pub name: String,
+    /// Namespace of every namespaced object. `-n` and `ARGOCD_APP_NAMESPACE` override the default.
+    pub namespace: String,
+    /// Deployment stage (e.g. `production`), written into labels and Teleport labels.
+    pub stage: String,
+    /// Extra labels added to every object.
+    pub labels: BTreeMap<String, String>,
+    /// The PostgreSQL cluster itself.
+    pub postgres: Postgres,
+    /// The application database created at bootstrap.
+    pub database: Database,
+    /// The two Teleport login roles (certificate-only).
+    pub access: Access,
+    /// Extra roles managed by CloudNativePG.
+    pub roles: Vec<ExtraRole>,
+    /// Certificates issued by cert-manager.
+    pub tls: Tls,
+    /// How the client-CA bundle (cluster client CA + Teleport database client CA) is built.
+    pub client_ca_bundle: ClientCaBundle,
+    /// Teleport integration.
+    pub teleport: Teleport,
+    /// The PgBouncer connection pooler.
+    pub pooler: Pooler,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Postgres {
+    /// PostgreSQL major version (14-18).
+    pub major: u32,
+    /// Full image reference; `null` picks the pinned CloudNativePG image for `major` and `imageFlavour`.
+    pub image: Option<String>,
+    /// CloudNativePG image flavour used when `image` is null.
+    pub image_flavour: ImageFlavour,
+    /// Number of PostgreSQL instances (1 primary + replicas).
+    pub instances: u32,
+    /// PostgreSQL parameters (`postgresql.conf`). Values are written as strings.
+    pub parameters: BTreeMap<String, ParamValue>,
+    /// Allow the `postgres` superuser to log in with a password (CNPG `enableSuperuserAccess`).
+    pub enable_superuser_access: bool,
+    /// PGDATA volume.
+    pub storage: Storage,
+    /// Separate WAL volume; `size: null` keeps WAL on the data volume.
+    pub wal_storage: WalStorage,
+    /// Resources of the postgres container.
+    pub resources: Resources,
+    /// Pod anti-affinity between instances.
+    pub pod_anti_affinity: AntiAffinity,
+    /// Spread instances across zones.
+    pub topology_spread: TopologySpread,
+    /// Node selector for instance pods.
+    pub node_selector: BTreeMap<String, String>,
+    /// Priority class of instance pods; null for none.
+    pub priority_class_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ImageFlavour {
+    Minimal,
+    Standard,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum AntiAffinity {
+    Preferred,
+    Required,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Storage {
+    /// Volume size, a Kubernetes quantity such as `10Gi`.
+    pub size: String,
+    /// Storage class; null uses the cluster default.
+    pub storage_class: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WalStorage {
+    /// Volume size, a Kubernetes quantity; null disables the separate WAL volume.
+    pub size: Option<String>,
+    /// Storage class; null uses the cluster default.
+    pub storage_class: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Resources {
+    /// CPU request (quantity), null for none.
+    pub cpu: Option<String>,
+    /// Memory request and limit (quantity); the same value is used for both so PostgreSQL is
+    /// never OOM-killed for using memory it was promised.
+    pub memory: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TopologySpread {
+    /// Add a topology spread constraint on `cnpg.io/podRole: instance` pods.
+    pub enabled: bool,
+    /// Node label to spread over.
+    pub topology_key: String,
+    /// `ScheduleAnyway` (soft) or `DoNotSchedule` (hard).
+    pub when_unsatisfiable: WhenUnsatisfiable,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum WhenUnsatisfiable {
+    ScheduleAnyway,
+    DoNotSchedule,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Database {
+    /// Application database name (SQL identifier: lower case, digits, `_`).
+    pub name: String,
+    /// Owner role of the database (SQL identifier); CloudNativePG creates it.
+    pub owner: String,
+    /// Database encoding.
+    pub encoding: String,
+    /// `LC_COLLATE` of the database.
+    pub locale_collate: String,
+    /// `LC_CTYPE` of the database.
+    pub locale_c_type: String,
+    /// Enable data page checksums at initdb.
+    pub data_checksums: bool,
+    /// Owner password source. Both null: CloudNativePG generates it in Secret `<name>-app`.
+    pub owner_password: SecretSource,
+}
+
+/// A secret value that is either a Secret that already exists or a value rendered into a new
+/// Secret (a literal, or an argocd-vault-plugin placeholder such as `<path:kv/data/db#password>`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SecretSource {
+    /// Name of an existing Secret (for passwords: type `kubernetes.io/basic-auth`).
+    pub existing_secret: Option<String>,
+    /// The value itself; prefer an argocd-vault-plugin placeholder over plain text.
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Access {
+    /// Read-only Teleport role: member of `pg_read_all_data`, read-only transactions by default.
+    pub read_user: LoginRole,
+    /// Read-write Teleport role: member of `pg_read_all_data` and `pg_write_all_data`.
+    pub write_user: LoginRole,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LoginRole {
+    /// Role name (SQL identifier); Teleport users log in as this database user.
+    pub name: String,
+    /// Maximum concurrent connections; -1 for no limit.
+    pub connection_limit: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExtraRole {
+    /// Role name (SQL identifier, not `postgres`, `streaming_replica`, `pg_*` or `cnpg_*`).
+    pub name: String,
+    /// Comment stored on the role.
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// Whether the role can log in.
+    #[serde(default)]
+    pub login: bool,
+    /// Roles this role is a member of (reconciled by CloudNativePG).
+    #[serde(default)]
+    pub in_roles: Vec<String>,
+    /// Maximum concurrent connections; -1 for no limit.
+    #[serde(default = "no_limit")]
+    pub connection_limit: i64,
+    /// Existing `kubernetes.io/basic-auth` Secret with the role's password; null means no password.
+    #[serde(default)]
+    pub password_secret: Option<String>,
+    /// Allow login with a client certificate (adds a `hostssl ... cert` pg_hba rule).
+    #[serde(default)]
+    pub certificate_login: bool,
+    /// `CREATEDB` attribute.
+    #[serde(default)]
+    pub createdb: bool,
+}
+
+fn no_limit() -> i64 {
+    -1
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Pooler {
+    /// Render a read-write PgBouncer Pooler.
+    pub enabled: bool,
+    /// Also render a read-only Pooler (on the `-ro` service).
+    pub read_only: bool,
+    /// PgBouncer pods per Pooler.
+    pub instances: u32,
+    /// `session` or `transaction`.
+    pub pool_mode: PoolMode,
+    /// PgBouncer parameters; only the keys CloudNativePG accepts.
+    pub parameters: BTreeMap<String, ParamValue>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum PoolMode {
+    Session,
+    Transaction,
+}
+
+/// A configuration value: YAML strings, numbers and booleans are all accepted and written out
+/// as strings, which is what PostgreSQL and PgBouncer parameters are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct ParamValue(pub String);
+
+impl<'de> Deserialize<'de> for ParamValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Str(String),
+            Int(i64),
+            Float(f64),
+            Bool(bool),
+        }
+        Ok(ParamValue(match Raw::deserialize(deserializer)? {
+            Raw::Str(s) => s,
+            Raw::Int(i) => i.to_string(),
+            Raw::Float(x) => x.to_string(),
+            Raw::Bool(b) => if b { "on" } else { "off" }.to_string(),
+        }))
+    }
+}
+
+impl JsonSchema for ParamValue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ParamValue".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A parameter value; numbers and booleans are written as strings (true -> \"on\").",
+            "type": ["string", "integer", "number", "boolean"]
+        })
+    }
+}

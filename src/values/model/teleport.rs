@@ -1,0 +1,115 @@
+//! Values of the Teleport integration: registration mode, operator, job, agent and role.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::CaSource;
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Teleport {
+    /// Teleport's database client CA (`tctl auth export --type=db-client`), trusted by PostgreSQL.
+    pub database_client_ca: CaSource,
+    /// How the rw and ro endpoints are registered in Teleport.
+    pub registration: Registration,
+    /// Teleport database name prefix (`<prefix>-rw`, `<prefix>-ro`); null is `<namespace>-<name>`.
+    pub database_name: Option<String>,
+    /// Value of the `kubernetes_cluster` label that identifies this Kubernetes cluster.
+    pub kubernetes_cluster: String,
+    /// Extra static labels on the Teleport databases.
+    pub labels: BTreeMap<String, String>,
+    /// Teleport version of the tbot, tctl and agent images; keep it <= the cluster's version.
+    pub version: String,
+    /// Teleport proxy address `host:port` (job and agent modes).
+    pub proxy_address: Option<String>,
+    /// Operator mode settings.
+    pub operator: TeleportOperator,
+    /// Job mode settings.
+    pub job: TeleportJob,
+    /// Agent mode settings.
+    pub agent: TeleportAgent,
+    /// The Teleport role granting access to the two database users.
+    pub role: TeleportRole,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Registration {
+    /// `TeleportDatabaseV3` resources for the Teleport Kubernetes operator (>= 18.1.5).
+    Operator,
+    /// A Job applying `kind: db` resources with `tctl create -f`, plus a deletion hook.
+    Job,
+    /// A dedicated Teleport database agent with the endpoints in its static configuration.
+    Agent,
+    /// No registration (register the databases another way).
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TeleportOperator {
+    /// Namespace of the Teleport operator (it only watches its own namespace).
+    pub namespace: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TeleportJob {
+    /// Where the Job's Teleport identity comes from.
+    pub identity: JobIdentity,
+    /// Name of the Teleport join token (`join_method: kubernetes`, `roles: [Bot]`) tbot uses.
+    pub join_token: String,
+    /// Existing Secret with a Teleport identity file under key `identity` (identity: existingSecret).
+    pub identity_secret: Option<String>,
+    /// Which ArgoCD hook removes the databases when the Application is deleted.
+    pub deletion_hook: DeletionHook,
+    /// Image with a POSIX shell, used only to embed a CA generated in the cluster.
+    pub shell_image: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum JobIdentity {
+    /// Machine ID: `tbot start --oneshot` with the kubernetes join method.
+    MachineId,
+    /// An identity file from an existing Secret.
+    ExistingSecret,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum DeletionHook {
+    /// ArgoCD >= 3.3 (`PreDelete`), Helm `pre-delete`.
+    PreDelete,
+    /// ArgoCD >= 2.10 (`PostDelete`), Helm `post-delete`.
+    PostDelete,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TeleportAgent {
+    /// Name of the join token (`join_method: kubernetes`, `roles: [Db]`) the agent uses.
+    pub join_token: String,
+    /// Agent replicas.
+    pub replicas: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TeleportRole {
+    /// Role name; null is `<databaseName>-access`.
+    pub name: Option<String>,
+    /// `v7` (works with mixed-version agents) or `v8` (all agents on Teleport >= 18).
+    pub version: RoleVersion,
+    /// In operator mode, also render the role as a `TeleportRoleV7`/`TeleportRoleV8` resource.
+    pub render: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum RoleVersion {
+    V7,
+    V8,
+}
