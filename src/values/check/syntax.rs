@@ -1,0 +1,231 @@
+//! The predicates the domain rules share: SQL identifiers, Kubernetes quantities and names,
+//! label keys and values, Go durations, argocd-vault-plugin placeholders.
+//!
+//! They answer "is this text well formed?" and nothing else, so every rule that takes, say, a
+//! Secret name accepts exactly the same names, and a fix to a predicate fixes every key at once.
+
+use crate::naming;
+
+/// PostgreSQL's reserved key words: an identifier equal to one of them would need quoting.
+const SQL_RESERVED: &[&str] = &[
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "binary",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "collation",
+    "column",
+    "concurrently",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "group",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "lateral",
+    "leading",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "natural",
+    "not",
+    "notnull",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "outer",
+    "overlaps",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "right",
+    "select",
+    "session_user",
+    "similar",
+    "some",
+    "symmetric",
+    "system_user",
+    "table",
+    "tablesample",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
+    "public",
+    "none",
+];
+
+/// Whether `name` can be written in SQL without quotes and means the same everywhere.
+pub fn is_plain_sql_identifier(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && (bytes[0].is_ascii_lowercase() || bytes[0] == b'_')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
+        && !SQL_RESERVED.contains(&name)
+}
+
+/// A Kubernetes quantity (`10Gi`, `500m`, `1.5G`, `2e3`).
+pub fn is_quantity(text: &str) -> bool {
+    let suffixes = [
+        "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E", "",
+    ];
+    suffixes.iter().any(|suffix| {
+        text.strip_suffix(suffix).is_some_and(|number| {
+            let mut parts = number.splitn(2, '.');
+            let whole = parts.next().unwrap_or("");
+            let fraction = parts.next();
+            !whole.is_empty()
+                && whole.bytes().all(|b| b.is_ascii_digit())
+                && fraction.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+        })
+    })
+}
+
+/// A Go duration as cert-manager parses it (`87600h`, `1h30m`).
+pub fn is_go_duration(text: &str) -> bool {
+    let mut rest = text;
+    if rest.is_empty() {
+        return false;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_digit() || *b == b'.')
+            .count();
+        if digits == 0 {
+            return false;
+        }
+        rest = &rest[digits..];
+        let unit = ["ns", "us", "µs", "ms", "s", "m", "h"]
+            .iter()
+            .filter(|u| rest.starts_with(**u))
+            .max_by_key(|u| u.len());
+        match unit {
+            Some(u) => rest = &rest[u.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// An argocd-vault-plugin placeholder such as `<path:kv/data/db#password>` or `<password>`.
+pub fn is_placeholder(text: &str) -> bool {
+    let trimmed = text.trim();
+    trimmed.starts_with('<') && trimmed.ends_with('>') && !trimmed.contains('\n')
+}
+
+pub(super) fn is_label_value(text: &str) -> bool {
+    text.is_empty()
+        || (text.len() <= 63
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            && text.as_bytes()[0].is_ascii_alphanumeric()
+            && text.as_bytes()[text.len() - 1].is_ascii_alphanumeric())
+}
+
+pub(super) fn is_label_key(text: &str) -> bool {
+    let (prefix, name) = text
+        .rsplit_once('/')
+        .map_or((None, text), |(p, n)| (Some(p), n));
+    prefix.is_none_or(|p| !p.is_empty() && p.len() <= 253 && p.split('.').all(naming::is_dns_label))
+        && !name.is_empty()
+        && is_label_value(name)
+}
+
+pub(super) fn is_dns_name(text: &str) -> bool {
+    let body = text.strip_prefix("*.").unwrap_or(text);
+    !body.is_empty() && body.len() <= 253 && body.split('.').all(naming::is_dns_label)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers() {
+        assert!(is_plain_sql_identifier("teleport_user_read"));
+        assert!(!is_plain_sql_identifier("User"));
+        assert!(!is_plain_sql_identifier("user"));
+        assert!(!is_plain_sql_identifier("a;drop"));
+        assert!(!is_plain_sql_identifier("1a"));
+        assert!(!is_plain_sql_identifier(&"a".repeat(64)));
+    }
+
+    #[test]
+    fn quantities_and_durations() {
+        for ok in ["10Gi", "500m", "1.5G", "1", "0"] {
+            assert!(is_quantity(ok), "{ok}");
+        }
+        for bad in ["10 Gi", "Gi", "10GB", "-1", "1."] {
+            assert!(!is_quantity(bad), "{bad}");
+        }
+        for ok in ["87600h", "1h30m", "720h", "90s"] {
+            assert!(is_go_duration(ok), "{ok}");
+        }
+        for bad in ["", "10", "10d", "h"] {
+            assert!(!is_go_duration(bad), "{bad}");
+        }
+    }
+}

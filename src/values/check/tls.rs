@@ -1,0 +1,168 @@
+//! `tls` and `teleport.databaseClientCa`: certificate lifetimes, the server's DNS names, its
+//! issuer (self-signed, an existing Issuer or Vault) and the CA certificates.
+//!
+//! cert-manager accepts these objects and fails later, in its logs: a duration it cannot parse,
+//! an issuer without the address or path it needs, a CA that is neither PEM nor a placeholder.
+
+use super::Findings;
+use super::secrets::secret_source;
+use super::syntax::{is_dns_name, is_go_duration, is_placeholder};
+use crate::naming;
+use crate::values::{CaSource, ServerIssuerKind, Values, VaultAuthKind};
+
+pub(super) fn check(values: &Values, f: &mut Findings) {
+    let t = &values.tls;
+    for (path, lifetime) in [
+        ("tls.clientCa", &t.client_ca),
+        ("tls.clientCertificates", &t.client_certificates),
+    ] {
+        duration(f, &format!("{path}.duration"), &lifetime.duration);
+        duration(f, &format!("{path}.renewBefore"), &lifetime.renew_before);
+    }
+    duration(f, "tls.server.duration", &t.server.duration);
+    duration(f, "tls.server.renewBefore", &t.server.renew_before);
+    for (i, name) in t.server.extra_dns_names.iter().enumerate() {
+        if !is_dns_name(name) {
+            f.error(
+                &format!("tls.server.extraDnsNames[{i}]"),
+                "not a DNS name",
+                "write a host name such as `db.example.com`",
+            );
+        }
+    }
+    match t.server.issuer {
+        ServerIssuerKind::SelfSigned => {}
+        ServerIssuerKind::Existing => {
+            if t.server
+                .existing_issuer
+                .name
+                .as_ref()
+                .is_none_or(|n| !is_dns_name(n))
+            {
+                f.error_at(
+                    "tls.server.existingIssuer.name",
+                    "tls.server.issuer",
+                    "`issuer: existing` needs the name of an Issuer or ClusterIssuer",
+                    "set tls.server.existingIssuer.name",
+                );
+            }
+        }
+        ServerIssuerKind::Vault => {
+            let vault = &t.server.vault;
+            if vault.server.as_ref().is_none_or(|s| {
+                !(s.starts_with("https://") || s.starts_with("http://") || is_placeholder(s))
+            }) {
+                f.error_at(
+                    "tls.server.vault.server",
+                    "tls.server.issuer",
+                    "`issuer: vault` needs the Vault address",
+                    "set e.g. https://vault.example.com:8200",
+                );
+            }
+            if vault.path.as_ref().is_none_or(String::is_empty) {
+                f.error_at(
+                    "tls.server.vault.path",
+                    "tls.server.issuer",
+                    "`issuer: vault` needs the PKI sign path",
+                    "set e.g. pki_int/sign/postgres",
+                );
+            }
+            match vault.auth {
+                VaultAuthKind::AppRole => {
+                    if vault.app_role.role_id.as_ref().is_none_or(String::is_empty) {
+                        f.error_at(
+                            "tls.server.vault.appRole.roleId",
+                            "tls.server.vault.auth",
+                            "AppRole authentication needs the role ID",
+                            "set the role ID or a placeholder",
+                        );
+                    }
+                    secret_source(
+                        f,
+                        "tls.server.vault.appRole.secretId",
+                        &vault.app_role.secret_id,
+                        true,
+                    );
+                }
+                VaultAuthKind::Kubernetes => {
+                    if vault.kubernetes.role.as_ref().is_none_or(String::is_empty) {
+                        f.error_at(
+                            "tls.server.vault.kubernetes.role",
+                            "tls.server.vault.auth",
+                            "Kubernetes authentication needs the Vault role",
+                            "set the role bound to the issuer's ServiceAccount",
+                        );
+                    }
+                    // Both go into the token RoleBinding's subject: invalid names pass the
+                    // render and fail at apply time.
+                    if !is_dns_name(&vault.kubernetes.cert_manager_service_account) {
+                        f.error(
+                            "tls.server.vault.kubernetes.certManagerServiceAccount",
+                            "not a valid ServiceAccount name",
+                            "name cert-manager's ServiceAccount, e.g. `cert-manager`",
+                        );
+                    }
+                    if !naming::is_dns_label(&vault.kubernetes.cert_manager_namespace) {
+                        f.error(
+                            "tls.server.vault.kubernetes.certManagerNamespace",
+                            "not a valid namespace",
+                            "name the namespace cert-manager runs in, e.g. `cert-manager`",
+                        );
+                    }
+                }
+            }
+        }
+    }
+    ca_source(f, "tls.server.ca", &t.server.ca, false);
+    ca_source(
+        f,
+        "teleport.databaseClientCa",
+        &values.teleport.database_client_ca,
+        true,
+    );
+}
+
+fn duration(f: &mut Findings, path: &str, text: &str) {
+    if !is_go_duration(text) {
+        f.error(
+            path,
+            "not a Go duration",
+            "write e.g. `2160h` (90 days) or `720h`",
+        );
+    }
+}
+
+fn ca_source(f: &mut Findings, path: &str, source: &CaSource, required: bool) {
+    match (&source.pem, &source.existing_secret) {
+        (Some(_), Some(_)) => f.error_at(
+            path,
+            &format!("{path}.pem"),
+            "set either `pem` or `existingSecret`, not both",
+            "remove one of them",
+        ),
+        (None, None) if required => f.error(
+            path,
+            "a CA certificate is needed",
+            "set `pem` (PEM text or a placeholder) or `existingSecret`",
+        ),
+        (Some(pem), None) => {
+            if !(is_placeholder(pem) || pem.contains("-----BEGIN CERTIFICATE-----")) {
+                f.error(
+                    &format!("{path}.pem"),
+                    "neither a PEM certificate nor an argocd-vault-plugin placeholder",
+                    "paste the PEM (-----BEGIN CERTIFICATE----- ...) or write <path:...#key>",
+                );
+            }
+        }
+        (None, Some(name)) => {
+            if !is_dns_name(name) {
+                f.error(
+                    &format!("{path}.existingSecret"),
+                    "not a valid Secret name",
+                    "name an existing Secret with a `ca.crt` key",
+                );
+            }
+        }
+        (None, None) => {}
+    }
+}
