@@ -8,6 +8,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
 use crate::crds::Typed;
+use crate::crds::barman::{ObjectStore, ScheduledBackup};
 use crate::crds::cert_manager::{Certificate, Issuer};
 use crate::crds::cnpg::{Cluster, Pooler};
 use crate::crds::external_secrets::{ExternalSecret, SecretStore};
@@ -28,8 +29,10 @@ pub enum Kind {
     SecretStore,
     ExternalSecret,
     Deployment,
+    ObjectStore,
     Cluster,
     Pooler,
+    ScheduledBackup,
     TeleportRoleV7,
     TeleportRoleV8,
     TeleportDatabaseV3,
@@ -49,7 +52,9 @@ impl Kind {
             Kind::SecretStore => "SecretStore",
             Kind::ExternalSecret => "ExternalSecret",
             Kind::Deployment => "Deployment",
+            Kind::ObjectStore => "ObjectStore",
             Kind::Cluster => "Cluster",
+            Kind::ScheduledBackup => "ScheduledBackup",
             Kind::Pooler => "Pooler",
             Kind::TeleportRoleV7 => "TeleportRoleV7",
             Kind::TeleportRoleV8 => "TeleportRoleV8",
@@ -73,8 +78,10 @@ pub enum Object {
     SecretStore(SecretStore),
     ExternalSecret(ExternalSecret),
     Deployment(Deployment),
+    ObjectStore(ObjectStore),
     Cluster(Cluster),
     Pooler(Pooler),
+    ScheduledBackup(ScheduledBackup),
     TeleportRoleV7(TeleportRoleV7),
     TeleportRoleV8(TeleportRoleV8),
     TeleportDatabaseV3(TeleportDatabaseV3),
@@ -94,7 +101,9 @@ macro_rules! dispatch {
             Object::SecretStore($inner) => $body,
             Object::ExternalSecret($inner) => $body,
             Object::Deployment($inner) => $body,
+            Object::ObjectStore($inner) => $body,
             Object::Cluster($inner) => $body,
+            Object::ScheduledBackup($inner) => $body,
             Object::Pooler($inner) => $body,
             Object::TeleportRoleV7($inner) => $body,
             Object::TeleportRoleV8($inner) => $body,
@@ -133,7 +142,9 @@ impl Object {
             Kind::SecretStore => Object::SecretStore(typed(text)?),
             Kind::ExternalSecret => Object::ExternalSecret(typed(text)?),
             Kind::Deployment => Object::Deployment(typed(text)?),
+            Kind::ObjectStore => Object::ObjectStore(typed(text)?),
             Kind::Cluster => Object::Cluster(typed(text)?),
+            Kind::ScheduledBackup => Object::ScheduledBackup(typed(text)?),
             Kind::Pooler => Object::Pooler(typed(text)?),
             Kind::TeleportRoleV7 => Object::TeleportRoleV7(typed(text)?),
             Kind::TeleportRoleV8 => Object::TeleportRoleV8(typed(text)?),

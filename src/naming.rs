@@ -35,6 +35,12 @@ pub struct Names {
     pub bundle_sync: String,
     pub pooler_rw: String,
     pub pooler_ro: String,
+    /// The ObjectStore this cluster archives to, and the Secret rendered for its credentials.
+    pub backup_store: String,
+    pub backup_credentials: String,
+    /// The ObjectStore of the cluster a recovery restores from, and its credentials Secret.
+    pub recovery_store: String,
+    pub recovery_credentials: String,
 }
 
 impl Names {
@@ -64,6 +70,10 @@ impl Names {
             bundle_sync: n("ca-bundle"),
             pooler_rw: n("pooler-rw"),
             pooler_ro: n("pooler-ro"),
+            backup_store: n("backup"),
+            backup_credentials: n("backup-credentials"),
+            recovery_store: n("recovery"),
+            recovery_credentials: n("recovery-credentials"),
         }
     }
 
@@ -90,7 +100,21 @@ impl Names {
             &self.bundle_sync,
             &self.pooler_rw,
             &self.pooler_ro,
+            &self.backup_store,
+            &self.backup_credentials,
+            &self.recovery_store,
+            &self.recovery_credentials,
         ]
+    }
+
+    /// The ObjectStore through which this cluster reads the replica-topology member `member`.
+    pub fn member_store(&self, member: &str) -> String {
+        format!("{}-{member}-store", self.cluster)
+    }
+
+    /// The credentials Secret rendered for `member_store(member)`.
+    pub fn member_credentials(&self, member: &str) -> String {
+        format!("{}-{member}-credentials", self.cluster)
     }
 
     /// The DNS names clients may use for `service` in `namespace`, in the four usual forms.

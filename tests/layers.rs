@@ -22,9 +22,11 @@ const LAYERS: &[&[&str]] = &[
 const SAME_LAYER: &[(&str, &str)] = &[("manifest", "crds"), ("diff", "output")];
 
 /// Inside `resources/`: which integration may use which. `certs` is the TLS chain every part
-/// points at, `cnpg` the Cluster the pooler attaches to; nothing else is shared.
+/// points at, `cnpg` the Cluster the pooler attaches to, `backup` the Cluster's backup fields;
+/// nothing else is shared.
 const RESOURCE_EDGES: &[(&str, &str)] = &[
     ("ca_bundle", "certs"),
+    ("cnpg", "backup"),
     ("cnpg", "certs"),
     ("pooler", "certs"),
     ("pooler", "cnpg"),

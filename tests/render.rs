@@ -199,6 +199,8 @@ fn every_default_key_has_a_comment() {
             None => false,
         };
         assert!(documented, "defaults line {} has no comment: {line}", i + 1);
+        // The keys of a list item (`- name: x` then `  schedule: y`) are siblings of its first.
+        let indent = if trimmed.starts_with("- ") { indent + 2 } else { indent };
         previous = Some((indent, false, documented));
     }
 }

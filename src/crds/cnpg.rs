@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{ResourceRequirements, TopologySpreadConstraint};
 use serde::{Deserialize, Serialize};
 
+use super::barman::PluginConfiguration;
 use super::{NameRef, custom_resource};
 
 custom_resource!(
@@ -38,6 +39,76 @@ pub struct ClusterSpec {
     pub priority_class_name: Option<String>,
     pub certificates: CertificatesConfiguration,
     pub managed: ManagedConfiguration,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plugins: Vec<PluginConfiguration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<BackupConfiguration>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external_clusters: Vec<ExternalCluster>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica: Option<ReplicaConfiguration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account_template: Option<ServiceAccountTemplate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inherited_metadata: Option<Labelled>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BackupConfiguration {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_snapshot: Option<VolumeSnapshotConfiguration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VolumeSnapshotConfiguration {
+    pub class_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wal_class_name: Option<String>,
+    pub online: bool,
+}
+
+/// `spec.externalClusters[]`, reached through the Barman Cloud plugin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExternalCluster {
+    pub name: String,
+    pub plugin: PluginConfiguration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ReplicaConfiguration {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<String>,
+    #[serde(rename = "self", default, skip_serializing_if = "Option::is_none")]
+    pub self_name: Option<String>,
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_apply_delay: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAccountTemplate {
+    pub metadata: Annotated,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Annotated {
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Labelled {
+    pub labels: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,7 +123,74 @@ pub struct PostgresConfiguration {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bootstrap {
-    pub initdb: BootstrapInitDb,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initdb: Option<BootstrapInitDb>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<BootstrapRecovery>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BootstrapRecovery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_snapshots: Option<RecoverySnapshots>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_target: Option<RecoveryTarget>,
+    pub database: String,
+    pub owner: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<NameRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RecoverySnapshots {
+    pub storage: SnapshotRef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wal_storage: Option<SnapshotRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SnapshotRef {
+    pub name: String,
+    pub kind: String,
+    pub api_group: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryTarget {
+    #[serde(rename = "backupID", default, skip_serializing_if = "Option::is_none")]
+    pub backup_id: Option<String>,
+    #[serde(rename = "targetTLI", default, skip_serializing_if = "Option::is_none")]
+    pub target_tli: Option<String>,
+    #[serde(rename = "targetXID", default, skip_serializing_if = "Option::is_none")]
+    pub target_xid: Option<String>,
+    #[serde(
+        rename = "targetName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub target_name: Option<String>,
+    #[serde(rename = "targetLSN", default, skip_serializing_if = "Option::is_none")]
+    pub target_lsn: Option<String>,
+    #[serde(
+        rename = "targetTime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub target_time: Option<String>,
+    #[serde(
+        rename = "targetImmediate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub target_immediate: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclusive: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@
 //! only the fields cnpgtp writes. Field names follow the CRDs in `../shared/crds/`; the test suite
 //! validates every rendered object against those schemas.
 
+pub mod barman;
 pub mod cert_manager;
 pub mod cnpg;
 pub mod external_secrets;

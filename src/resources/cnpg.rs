@@ -22,7 +22,7 @@ use serde_json::{Value as Json, json};
 use crate::manifest::Kind;
 use crate::naming::POOLER_AUTH_ROLE;
 use crate::plan::{Common, Planned};
-use crate::resources::certs;
+use crate::resources::{backup, certs};
 use crate::values::{AntiAffinity, Values};
 
 /// The query PgBouncer runs (in database `postgres`) to fetch a user's password hash.
@@ -190,12 +190,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
                 .with_label(certs::RELOAD_LABEL, "true"),
         );
     }
-    planned.push(common.object(
-        "cluster.json",
-        Kind::Cluster,
-        &names.cluster,
-        "database",
-        json!({
+    let mut fields = json!({
             "instances": pg.instances,
             "image": values.postgres_image(),
             "enable_superuser_access": pg.enable_superuser_access,
@@ -219,7 +214,28 @@ pub fn plan(common: &Common) -> Vec<Planned> {
             "priority_class_name": pg.priority_class_name,
             "certificates": certs::cluster_certificates(common),
             "roles": managed_roles(values),
-        }),
-    ));
+    });
+    if let (Json::Object(target), Json::Object(extra)) =
+        (&mut fields, backup::cluster_fields(common))
+    {
+        target.extend(extra);
+    }
+    // A recovered cluster takes its database and owner from the backup; CloudNativePG applies
+    // these (and the owner's password Secret) once it is promoted.
+    if let Json::Object(recovery) = &mut fields["recovery"] {
+        recovery.insert("database".into(), json!(values.database.name));
+        recovery.insert("owner".into(), json!(values.database.owner));
+        if !owner_secret.is_null() {
+            recovery.insert("secret".into(), json!({"name": owner_secret}));
+        }
+    }
+    let cluster = common.object(
+        "cluster.json",
+        Kind::Cluster,
+        &names.cluster,
+        "database",
+        fields,
+    );
+    planned.push(backup::protect(values, cluster));
     planned
 }

@@ -5,6 +5,7 @@
 //! the layers below (`plan`, `values`, `naming`, `manifest`) and, within this folder, `certs`
 //! (the TLS chain every other part points at) and `cnpg` (the Cluster the pooler attaches to).
 
+pub mod backup;
 pub mod ca_bundle;
 pub mod certs;
 pub mod cnpg;
@@ -21,6 +22,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
     planned.extend(certs::plan(common));
     planned.extend(ca_bundle::plan(common));
     planned.extend(cnpg::plan(common));
+    planned.extend(backup::plan(common));
     planned.extend(pooler::plan(common));
     planned.extend(teleport::plan(common));
     let mut planned: Vec<Planned> = planned.into_iter().map(with_sync_wave).collect();
@@ -43,7 +45,9 @@ fn sync_wave(kind: Kind, component: &str) -> Option<i32> {
         Kind::Certificate | Kind::SecretStore => -2,
         Kind::Deployment if late => 2,
         Kind::ExternalSecret | Kind::Deployment => -1,
+        Kind::ObjectStore => -1,
         Kind::Cluster => 0,
+        Kind::ScheduledBackup => 1,
         Kind::Pooler => 1,
         Kind::TeleportRoleV7 | Kind::TeleportRoleV8 | Kind::TeleportDatabaseV3 => 2,
     })

@@ -7,11 +7,14 @@
 //! positions. The domain rules live in one submodule per concern, so checking a new values key
 //! touches one file; the predicates they share are in `syntax`.
 
+mod backup;
 mod client_ca_bundle;
+mod cron;
 mod images;
 mod names;
 mod pooler;
 mod postgres;
+mod recovery;
 mod roles;
 mod secrets;
 mod syntax;
@@ -274,6 +277,11 @@ impl Findings<'_> {
         ));
     }
 
+    /// Whether the value at `path` comes from the embedded defaults (the user did not write it).
+    fn from_defaults(&self, path: &str) -> bool {
+        *origin_of(self.tree, &KeyPath::parse(path).0).source == *super::DEFAULTS_NAME
+    }
+
     fn warn(&mut self, path: &str, message: impl Into<String>, fix: impl Into<String>) {
         let path = KeyPath::parse(path);
         self.warnings.push(Problem::new(
@@ -303,6 +311,8 @@ pub(super) fn domain(values: &Values, tree: &Tree) -> (Vec<Problem>, Vec<Problem
     secrets::check(values, &mut f);
     pooler::check(values, &mut f);
     teleport::check(values, &mut f);
+    backup::check(values, &mut f);
+    recovery::check(values, &mut f);
     for list in [&mut f.errors, &mut f.warnings] {
         list.sort_by_key(|p| {
             p.origin

@@ -9,9 +9,11 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
+mod backup;
 mod teleport;
 mod tls;
 
+pub use backup::*;
 pub use teleport::*;
 pub use tls::*;
 
@@ -44,6 +46,14 @@ pub struct Values {
     pub teleport: Teleport,
     /// The PgBouncer connection pooler.
     pub pooler: Pooler,
+    /// Backups: WAL archiving and base backups through the Barman Cloud plugin, snapshots.
+    pub backup: Backup,
+    /// Bootstrap from a backup (a point-in-time restore into this new cluster).
+    pub recovery: Recovery,
+    /// Replica cluster of another cluster, or member of a distributed topology.
+    pub replica: Replica,
+    /// Keep the Cluster, its ObjectStores and backups when ArgoCD prunes or deletes the app.
+    pub deletion_protection: DeletionProtection,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
