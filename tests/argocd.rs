@@ -316,3 +316,59 @@ fn diff_reports_changed_added_and_removed_objects() {
     let diff = diff.replace(committed_str, "COMMITTED");
     insta::assert_snapshot!("diff_minimal_scaled_with_pooler", diff);
 }
+
+/// Removing a database from Git, deleting its Application or the ApplicationSet never deletes
+/// the data: the shipped ApplicationSet preserves resources, and every data-bearing object
+/// carries ArgoCD's keep options unless the values opt out.
+#[test]
+fn data_survives_prune_and_delete() {
+    let set: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string("argocd/applicationset.yaml").unwrap())
+            .unwrap();
+    assert_eq!(
+        set["spec"]["syncPolicy"]["preserveResourcesOnDeletion"],
+        true
+    );
+    let options = |args: &[&str]| -> Vec<(String, Option<String>)> {
+        let out = common::cnpgtp(args).unwrap();
+        cnpgtp::yaml::large_documents(&out)
+            .unwrap()
+            .into_iter()
+            .filter(|o| {
+                matches!(
+                    o["kind"].as_str(),
+                    Some("Cluster" | "ObjectStore" | "ScheduledBackup")
+                )
+            })
+            .map(|o| {
+                (
+                    o["kind"].as_str().unwrap().to_string(),
+                    o["metadata"]["annotations"]["argocd.argoproj.io/sync-options"]
+                        .as_str()
+                        .map(str::to_string),
+                )
+            })
+            .collect()
+    };
+    let protected = options(&["render", "-f", "values/production.yaml"]);
+    let kinds: Vec<&str> = protected.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds, ["ObjectStore", "Cluster", "ScheduledBackup"]);
+    for (kind, option) in &protected {
+        assert_eq!(
+            option.as_deref(),
+            Some("Prune=false,Delete=false"),
+            "{kind}"
+        );
+    }
+    let opted_out = options(&[
+        "render",
+        "-f",
+        "values/production.yaml",
+        "--set",
+        "deletionProtection.enabled=false",
+    ]);
+    assert!(
+        opted_out.iter().all(|(_, option)| option.is_none()),
+        "{opted_out:?}"
+    );
+}

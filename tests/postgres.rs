@@ -140,11 +140,25 @@ struct Rendered {
 
 impl Rendered {
     fn database(&self) -> &str {
-        &self.cluster.spec.bootstrap.initdb.as_ref().expect("an initdb bootstrap").database
+        &self
+            .cluster
+            .spec
+            .bootstrap
+            .initdb
+            .as_ref()
+            .expect("an initdb bootstrap")
+            .database
     }
 
     fn owner(&self) -> &str {
-        &self.cluster.spec.bootstrap.initdb.as_ref().expect("an initdb bootstrap").owner
+        &self
+            .cluster
+            .spec
+            .bootstrap
+            .initdb
+            .as_ref()
+            .expect("an initdb bootstrap")
+            .owner
     }
 
     fn read_user(&self) -> &str {
@@ -223,7 +237,12 @@ fn render(file: &Path) -> Result<Rendered, String> {
         return Err(format!("expected one Cluster, rendered {}", clusters.len()));
     }
     let cluster = clusters.remove(0);
-    let initdb = cluster.spec.bootstrap.initdb.as_ref().expect("an initdb bootstrap");
+    let initdb = cluster
+        .spec
+        .bootstrap
+        .initdb
+        .as_ref()
+        .expect("an initdb bootstrap");
     let rendered_password = initdb.secret.as_ref().and_then(|secret| {
         let object = secrets
             .iter()
@@ -416,7 +435,13 @@ fn step<T>(what: &str, result: Result<T, String>) -> Result<T, String> {
 fn bring_up(tools: &'static pg::Tools, r: &Rendered) -> Result<Env, String> {
     let mut instance = Instance::create(tools)?;
     let tls = step("certificates", issue_certificates(&instance, r))?;
-    let initdb = r.cluster.spec.bootstrap.initdb.as_ref().expect("an initdb bootstrap");
+    let initdb = r
+        .cluster
+        .spec
+        .bootstrap
+        .initdb
+        .as_ref()
+        .expect("an initdb bootstrap");
 
     // Locales the machine lacks are compiled, as an image with locales-all would have them.
     let mut locpath = false;
@@ -995,7 +1020,13 @@ fn bootstrap_like_cloudnativepg_runs_without_errors() {
             .roles
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let initdb = r.cluster.spec.bootstrap.initdb.as_ref().expect("an initdb bootstrap");
+        let initdb = r
+            .cluster
+            .spec
+            .bootstrap
+            .initdb
+            .as_ref()
+            .expect("an initdb bootstrap");
         // (what, query returning exactly one value, wanted value); run in one session.
         let mut checks: Vec<(String, String, String)> = vec![
             (
@@ -1767,7 +1798,13 @@ fn rendered_locales_exist_in_the_rendered_image() {
         if !tag.contains("-minimal-") {
             continue;
         }
-        let initdb = r.cluster.spec.bootstrap.initdb.as_ref().expect("an initdb bootstrap");
+        let initdb = r
+            .cluster
+            .spec
+            .bootstrap
+            .initdb
+            .as_ref()
+            .expect("an initdb bootstrap");
         for (field, locale) in [
             ("localeCollate", &initdb.locale_collate),
             ("localeCType", &initdb.locale_c_type),

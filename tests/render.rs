@@ -200,7 +200,11 @@ fn every_default_key_has_a_comment() {
         };
         assert!(documented, "defaults line {} has no comment: {line}", i + 1);
         // The keys of a list item (`- name: x` then `  schedule: y`) are siblings of its first.
-        let indent = if trimmed.starts_with("- ") { indent + 2 } else { indent };
+        let indent = if trimmed.starts_with("- ") {
+            indent + 2
+        } else {
+            indent
+        };
         previous = Some((indent, false, documented));
     }
 }
@@ -211,7 +215,12 @@ fn lint_command_reports_findings_and_inputs() {
         return;
     };
     let crds = shared.join("crds");
-    let out = cnpgtp(&["lint", "--crds", crds.to_str().unwrap()]).unwrap();
+    // The defaults are a production cluster without backups: an error until they say why.
+    let (out, code) = cnpgtp(&["lint", "--crds", crds.to_str().unwrap()]).unwrap_err();
+    assert_eq!(code, 1);
+    assert!(out.contains("error[backup]: Cluster databases/appdb"), "{out}");
+    let no_backup = "backup.disabledReason=test";
+    let out = cnpgtp(&["lint", "--crds", crds.to_str().unwrap(), "--set", no_backup]).unwrap();
     assert!(
         out.contains("appdb: input: Secret databases/teleport-db-client-ca"),
         "{out}"
@@ -229,7 +238,14 @@ fn lint_command_reports_findings_and_inputs() {
         ),
     )
     .unwrap();
-    let (out, code) = cnpgtp(&["lint", "--crds", dir.path().to_str().unwrap()]).unwrap_err();
+    let (out, code) = cnpgtp(&[
+        "lint",
+        "--crds",
+        dir.path().to_str().unwrap(),
+        "--set",
+        no_backup,
+    ])
+    .unwrap_err();
     assert_eq!(code, 1);
     assert!(out.contains("walStorage"), "{out}");
     let (_, code) = cnpgtp(&["lint", "--crds", "does/not/exist"]).unwrap_err();

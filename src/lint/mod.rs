@@ -10,7 +10,8 @@
 //!   the [`Input`]s a values file may name (they must exist before the render is applied);
 //! - **risky settings** (`settings`): TLS verification off (Teleport `tls.mode`, PgBouncer
 //!   `server_tls_sslmode`, a plain-HTTP Vault), plain-text secrets in rendered Secrets,
-//!   `enableSuperuserAccess`;
+//!   `enableSuperuserAccess`, a Cluster without backups (an error at stage `production` unless
+//!   `backup.disabledReason` says why);
 //! - **pods** (`pod_security`; Deployments, Jobs and every other workload kind): Pod Security
 //!   "restricted", `readOnlyRootFilesystem`, resource requests and a memory limit, pinned images
 //!   (and the image of a CloudNativePG Cluster);
@@ -76,6 +77,8 @@ pub enum Rule {
     Image,
     /// A cluster-wide or over-broad RBAC grant.
     Rbac,
+    /// A Cluster archives no WAL and takes no backups.
+    Backup,
     /// The object does not match its CRD schema (or no CRD covers it).
     Schema,
 }
@@ -91,6 +94,7 @@ impl Rule {
             Rule::Resources => "resources",
             Rule::Image => "image",
             Rule::Rbac => "rbac",
+            Rule::Backup => "backup",
             Rule::Schema => "schema",
         }
     }

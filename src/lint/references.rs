@@ -40,6 +40,14 @@ pub enum Input {
     /// cert-manager's ServiceAccount, in cert-manager's namespace
     /// (`tls.server.vault.kubernetes.certManagerServiceAccount`/`certManagerNamespace`).
     CertManagerServiceAccount,
+    /// Object store credentials (`backup|recovery|replica...objectStore.credentials.secretName`).
+    ObjectStoreCredentials,
+    /// The CA of an S3-compatible endpoint (`...objectStore.endpointCa`).
+    ObjectStoreEndpointCa,
+    /// A VolumeSnapshotClass (`backup.volumeSnapshot.className`/`walClassName`).
+    VolumeSnapshotClass,
+    /// A VolumeSnapshot to restore (`recovery.volumeSnapshots`).
+    VolumeSnapshot,
     /// The namespaces the objects go into (`namespace`, `teleport.operator.namespace`).
     Namespace,
     /// Created by Kubernetes in every namespace: ServiceAccount `default`, ConfigMap
@@ -66,6 +74,14 @@ impl Input {
             Input::CertManagerServiceAccount => {
                 "cert-manager's ServiceAccount (tls.server.vault.kubernetes.certManager*)"
             }
+            Input::ObjectStoreCredentials => {
+                "object store credentials (*.objectStore.credentials.secretName)"
+            }
+            Input::ObjectStoreEndpointCa => {
+                "the object store endpoint's CA (*.objectStore.endpointCa)"
+            }
+            Input::VolumeSnapshotClass => "a VolumeSnapshotClass (backup.volumeSnapshot.className)",
+            Input::VolumeSnapshot => "a VolumeSnapshot to restore (recovery.volumeSnapshots)",
             Input::Namespace => "a namespace (namespace, teleport.operator.namespace)",
             Input::BuiltIn => "created by Kubernetes in every namespace",
         }

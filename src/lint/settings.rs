@@ -31,6 +31,9 @@ fn is_secret_key(key: &str) -> bool {
 
 pub(super) fn risky_settings(out: &mut Out) {
     let object = out.object;
+    if str_at(object, "/kind") == "Cluster" && !has_backup(object) {
+        no_backup(out);
+    }
     match str_at(object, "/kind") {
         "Secret" => {
             let basic_auth = str_at(object, "/type") == "kubernetes.io/basic-auth";
@@ -167,6 +170,37 @@ fn walk_tls(value: &Json, report: &mut impl FnMut(String)) {
         }
         _ => {}
     }
+}
+
+/// Whether a Cluster archives WAL through a plugin or takes volume snapshots.
+fn has_backup(cluster: &Json) -> bool {
+    let archiver = cluster
+        .pointer("/spec/plugins")
+        .and_then(Json::as_array)
+        .is_some_and(|plugins| {
+            plugins.iter().any(|p| {
+                p.get("isWALArchiver") == Some(&Json::Bool(true))
+                    && p.get("enabled") != Some(&Json::Bool(false))
+            })
+        });
+    archiver
+        || cluster.pointer("/spec/backup/volumeSnapshot").is_some()
+        || cluster.pointer("/spec/backup/barmanObjectStore").is_some()
+}
+
+/// A Cluster without backups: deleting a volume or a bad migration loses the data for good.
+fn no_backup(out: &mut Out) {
+    let object = out.object;
+    let annotations = "/metadata/annotations/cnpgtp.io~1no-backup-reason";
+    if object.pointer(annotations).is_some() {
+        return;
+    }
+    let production = str_at(object, "/metadata/labels/cnpgtp.io~1stage") == "production";
+    out.push(
+        if production { Severity::Error } else { Severity::Warning },
+        Rule::Backup,
+        "no WAL archive and no backups: a lost volume or a bad change cannot be undone; set backup.enabled with an objectStore (or backup.disabledReason when that is intended)".to_string(),
+    );
 }
 
 #[cfg(test)]

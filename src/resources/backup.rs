@@ -27,6 +27,8 @@ pub const RECOVERY_SOURCE: &str = "origin";
 /// ArgoCD keeps an object with this annotation when pruning and when the app is deleted.
 pub const SYNC_OPTIONS_KEY: &str = "argocd.argoproj.io/sync-options";
 pub const KEEP_ON_DELETE: &str = "Prune=false,Delete=false";
+/// Why a Cluster has no backup (`backup.disabledReason`), for `cnpgtp lint`.
+pub const NO_BACKUP_REASON: &str = "cnpgtp.io/no-backup-reason";
 
 /// The `serverName` a store is read or written under.
 fn server_name(store: &ObjectStore, default: &str) -> String {

@@ -229,13 +229,19 @@ pub fn plan(common: &Common) -> Vec<Planned> {
             recovery.insert("secret".into(), json!({"name": owner_secret}));
         }
     }
-    let cluster = common.object(
+    let mut cluster = common.object(
         "cluster.json",
         Kind::Cluster,
         &names.cluster,
         "database",
         fields,
     );
+    // Written on the Cluster so that `cnpgtp lint`, which reads only manifests, knows it.
+    if let Some(reason) = &values.backup.disabled_reason
+        && !values.backup.enabled
+    {
+        cluster = cluster.with_annotation(backup::NO_BACKUP_REASON, reason);
+    }
     planned.push(backup::protect(values, cluster));
     planned
 }

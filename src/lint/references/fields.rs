@@ -32,6 +32,47 @@ pub(super) fn references(object: &Json) -> Vec<Reference> {
                 str_at(object, "/spec/bootstrap/initdb/secret/name"),
                 Some(Input::OwnerSecret),
             );
+            for (i, plugin) in items(object, "/spec/plugins").iter().enumerate() {
+                refs.add(
+                    format!("spec.plugins[{i}].parameters.barmanObjectName"),
+                    "ObjectStore",
+                    str_at(plugin, "/parameters/barmanObjectName"),
+                    None,
+                );
+            }
+            for (i, external) in items(object, "/spec/externalClusters").iter().enumerate() {
+                refs.add(
+                    format!("spec.externalClusters[{i}].plugin.parameters.barmanObjectName"),
+                    "ObjectStore",
+                    str_at(external, "/plugin/parameters/barmanObjectName"),
+                    None,
+                );
+            }
+            for key in ["className", "walClassName"] {
+                refs.add(
+                    format!("spec.backup.volumeSnapshot.{key}"),
+                    "VolumeSnapshotClass",
+                    str_at(object, &format!("/spec/backup/volumeSnapshot/{key}")),
+                    Some(Input::VolumeSnapshotClass),
+                );
+            }
+            for key in ["storage", "walStorage"] {
+                refs.add(
+                    format!("spec.bootstrap.recovery.volumeSnapshots.{key}.name"),
+                    "VolumeSnapshot",
+                    str_at(
+                        object,
+                        &format!("/spec/bootstrap/recovery/volumeSnapshots/{key}/name"),
+                    ),
+                    Some(Input::VolumeSnapshot),
+                );
+            }
+            refs.add(
+                "spec.bootstrap.recovery.secret.name".into(),
+                "Secret",
+                str_at(object, "/spec/bootstrap/recovery/secret/name"),
+                Some(Input::OwnerSecret),
+            );
             for (i, role) in items(object, "/spec/managed/roles").iter().enumerate() {
                 refs.add(
                     format!("spec.managed.roles[{i}].passwordSecret.name"),
@@ -40,6 +81,48 @@ pub(super) fn references(object: &Json) -> Vec<Reference> {
                     Some(Input::RolePasswordSecret),
                 );
             }
+        }
+        "ObjectStore" => {
+            let configuration = "/spec/configuration";
+            for (slot, keys) in [
+                (
+                    "s3Credentials",
+                    &["accessKeyId", "secretAccessKey", "region", "sessionToken"][..],
+                ),
+                ("googleCredentials", &["applicationCredentials"][..]),
+                (
+                    "azureCredentials",
+                    &[
+                        "connectionString",
+                        "storageAccount",
+                        "storageKey",
+                        "storageSasToken",
+                    ][..],
+                ),
+            ] {
+                for key in keys {
+                    refs.add(
+                        format!("spec.configuration.{slot}.{key}.name"),
+                        "Secret",
+                        str_at(object, &format!("{configuration}/{slot}/{key}/name")),
+                        Some(Input::ObjectStoreCredentials),
+                    );
+                }
+            }
+            refs.add(
+                "spec.configuration.endpointCA.name".into(),
+                "Secret",
+                str_at(object, &format!("{configuration}/endpointCA/name")),
+                Some(Input::ObjectStoreEndpointCa),
+            );
+        }
+        "ScheduledBackup" => {
+            refs.add(
+                "spec.cluster.name".into(),
+                "Cluster",
+                str_at(object, "/spec/cluster/name"),
+                None,
+            );
         }
         "Pooler" => {
             refs.add(

@@ -402,7 +402,7 @@ fn schedules(values: &Values, f: &mut Findings) {
         }
         match schedule.method {
             // The default schedule waits for `backup.enabled`; one the user wrote is a mistake.
-            BackupMethod::Plugin if !b.enabled && f.from_defaults("backup.schedules") => {}
+            BackupMethod::Plugin if !b.enabled && f.is_default("backup.schedules") => {}
             BackupMethod::Plugin => {
                 if !b.enabled {
                     f.error(

@@ -64,14 +64,14 @@ pub fn schedule_problem(schedule: &str) -> Option<String> {
         ));
     }
     for (field, (name, low, high, names)) in fields.iter().zip(FIELDS) {
-        if let Err(why) = check_field(field, low, high, names, name) {
+        if let Err(why) = check_field(field, low, high, names) {
             return Some(format!("{name} field `{field}`: {why}"));
         }
     }
     None
 }
 
-fn check_field(field: &str, low: u32, high: u32, names: &[&str], name: &str) -> Result<(), String> {
+fn check_field(field: &str, low: u32, high: u32, names: &[&str]) -> Result<(), String> {
     for part in field.split(',') {
         let (range, step) = match part.split_once('/') {
             Some((range, step)) => (range, Some(step)),
@@ -83,18 +83,18 @@ fn check_field(field: &str, low: u32, high: u32, names: &[&str], name: &str) -> 
                 _ => return Err(format!("`{step}` is not a step of 1 or more")),
             }
         }
-        if range == "*" || (range == "?" && matches!(name, "day of month" | "day of week")) {
+        // robfig/cron v1 takes `?` in any field, as `*`.
+        if range == "*" || range == "?" {
             continue;
         }
-        let (start, end) = match range.split_once('-') {
-            Some((start, end)) => (
+        let (start, end) = if let Some((start, end)) = range.split_once('-') {
+            (
                 value(start, low, high, names)?,
                 value(end, low, high, names)?,
-            ),
-            None => {
-                let single = value(range, low, high, names)?;
-                (single, single)
-            }
+            )
+        } else {
+            let single = value(range, low, high, names)?;
+            (single, single)
         };
         if start > end {
             return Err(format!("the range starts after it ends ({start} > {end})"));
@@ -149,7 +149,6 @@ mod tests {
             "0 0 */0 * * *",
             "@sometimes",
             "@every soon",
-            "0 ? 3 * * *",
         ] {
             assert!(schedule_problem(bad).is_some(), "{bad}");
         }

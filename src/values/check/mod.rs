@@ -278,7 +278,7 @@ impl Findings<'_> {
     }
 
     /// Whether the value at `path` comes from the embedded defaults (the user did not write it).
-    fn from_defaults(&self, path: &str) -> bool {
+    fn is_default(&self, path: &str) -> bool {
         *origin_of(self.tree, &KeyPath::parse(path).0).source == *super::DEFAULTS_NAME
     }
 

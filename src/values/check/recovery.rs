@@ -38,8 +38,9 @@ fn recovery(values: &Values, f: &mut Findings) {
     if wal_from_store {
         object_store(f, "recovery.objectStore", &r.object_store);
         if r.object_store.server_name.is_none() {
-            f.error(
+            f.error_at(
                 "recovery.objectStore.serverName",
+                "recovery.objectStore.destinationPath",
                 "the source's server name is needed: the plugin would otherwise look for this \
                  cluster's own name in the bucket",
                 "set it to the source cluster's name (or its backup.objectStore.serverName)",
@@ -79,8 +80,9 @@ fn recovery(values: &Values, f: &mut Findings) {
         && own == source
         && wal_from_store
     {
-        f.error(
+        f.error_at(
             "backup.objectStore.serverName",
+            "backup.objectStore.destinationPath",
             format!(
                 "this cluster would archive into the archive it restores from ({}, server `{}`): \
                  CloudNativePG stops with \"Expected empty archive\", and a forced start would \
@@ -121,14 +123,20 @@ fn target(values: &Values, f: &mut Findings, wal_from_store: bool) {
             "set recovery.objectStore with the source's WAL archive",
         );
     }
-    if let Some(time) = &t.time
-        && !is_rfc3339(time)
-    {
-        f.error(
-            "recovery.target.time",
-            "not an RFC 3339 timestamp with a zone",
-            "e.g. 2026-11-30T14:00:00Z (a time without a zone would be read as UTC)",
-        );
+    if let Some(time) = &t.time {
+        match target_time_zone(time) {
+            None => f.error(
+                "recovery.target.time",
+                "not a timestamp CloudNativePG reads",
+                "e.g. 2026-11-30T14:00:00Z (RFC 3339) or 2026-11-30 14:00:00+01",
+            ),
+            Some(false) => f.warn(
+                "recovery.target.time",
+                "a time without a zone is read as UTC",
+                "add the zone, e.g. 2026-11-30T14:00:00Z",
+            ),
+            Some(true) => {}
+        }
     }
     if let Some(lsn) = &t.lsn {
         let valid = lsn.split_once('/').is_some_and(|(hi, lo)| {
@@ -145,11 +153,11 @@ fn target(values: &Values, f: &mut Findings, wal_from_store: bool) {
         }
     }
     if let Some(name) = &t.name
-        && (name.is_empty() || name.len() >= 64)
+        && (name.is_empty() || name.len() >= 64 || name.chars().any(char::is_control))
     {
         f.error(
             "recovery.target.name",
-            "a restore point name has 1 to 63 bytes",
+            "a restore point name has 1 to 63 bytes and no control characters",
             "use the name given to pg_create_restore_point()",
         );
     }
@@ -168,8 +176,9 @@ fn target(values: &Values, f: &mut Findings, wal_from_store: bool) {
     if let Some(key) = needs_backup_id
         && t.backup_id.is_none()
     {
-        f.error(
+        f.error_at(
             "recovery.target.backupId",
+            &format!("recovery.target.{key}"),
             format!("a `{key}` target needs the base backup to start from: CloudNativePG picks one only for time and LSN targets"),
             "set it to a backup ID such as 20261130T020000 (`barman-cloud-backup-list`)",
         );
@@ -208,51 +217,90 @@ fn target(values: &Values, f: &mut Findings, wal_from_store: bool) {
     }
 }
 
-/// `2026-11-30T14:00:00Z`, `2026-11-30T14:00:00.123+01:00`, with `T` or a space.
-fn is_rfc3339(text: &str) -> bool {
+/// Whether `text` is a `targetTime` CloudNativePG accepts (machinery's `ParseTargetTime`: a
+/// PostgreSQL timestamp, RFC 3339, or `YYYY-MM-DDTHH:MM:SS`), and if so whether it has a zone.
+fn target_time_zone(text: &str) -> Option<bool> {
     let b = text.as_bytes();
-    let digits = |range: std::ops::Range<usize>| {
-        b.get(range)
+    let digits = |r: std::ops::Range<usize>| {
+        b.get(r.clone())
             .is_some_and(|s| s.iter().all(u8::is_ascii_digit))
+            .then(|| text[r].parse::<u32>().unwrap_or(u32::MAX))
     };
-    if b.len() < 20
-        || !digits(0..4)
+    let (month, day) = (digits(5..7)?, digits(8..10)?);
+    if digits(0..4).is_none()
         || b[4] != b'-'
-        || !digits(5..7)
         || b[7] != b'-'
-        || !digits(8..10)
-        || !matches!(b[10], b'T' | b't' | b' ')
-        || !digits(11..13)
-        || b[13] != b':'
-        || !digits(14..16)
-        || b[16] != b':'
-        || !digits(17..19)
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
     {
-        return false;
+        return None;
     }
-    let number = |r: std::ops::Range<usize>| text[r].parse::<u32>().unwrap_or(99);
-    if !(1..=12).contains(&number(5..7))
-        || !(1..=31).contains(&number(8..10))
-        || number(11..13) > 23
-        || number(14..16) > 59
-        || number(17..19) > 60
-    {
-        return false;
+    let rest = text[10..].strip_suffix(" BC").unwrap_or(&text[10..]);
+    if rest.is_empty() {
+        return Some(false);
     }
-    let mut rest = &text[19..];
-    if let Some(fraction) = rest.strip_prefix('.') {
+    let t = rest.as_bytes();
+    if t.len() < 9 || !matches!(t[0], b'T' | b't' | b' ') || t[3] != b':' || t[6] != b':' {
+        return None;
+    }
+    let field = |r: std::ops::Range<usize>, max: u32| {
+        rest.get(r)
+            .filter(|s| s.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|s| s.parse::<u32>().ok())
+            .filter(|n| *n <= max)
+    };
+    field(1..3, 23)?;
+    field(4..6, 59)?;
+    field(7..9, 60)?;
+    let mut zone = &rest[9..];
+    if let Some(fraction) = zone.strip_prefix('.') {
         let n = fraction.bytes().take_while(u8::is_ascii_digit).count();
         if n == 0 {
-            return false;
+            return None;
         }
-        rest = &fraction[n..];
+        zone = &fraction[n..];
     }
-    matches!(rest, "Z" | "z")
-        || (rest.len() == 6
-            && matches!(rest.as_bytes()[0], b'+' | b'-')
-            && rest.as_bytes()[3] == b':'
-            && rest[1..3].parse::<u32>().is_ok_and(|h| h <= 23)
-            && rest[4..6].parse::<u32>().is_ok_and(|m| m <= 59))
+    if zone.is_empty() {
+        return Some(false);
+    }
+    if matches!(zone, "Z" | "z") {
+        return Some(true);
+    }
+    let sign = zone.strip_prefix('+').or_else(|| zone.strip_prefix('-'))?;
+    let parts: Vec<&str> = sign.split(':').collect();
+    let valid = !parts.is_empty()
+        && parts.len() <= 3
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && p.bytes().all(|c| c.is_ascii_digit()))
+        && parts[0].parse::<u32>().is_ok_and(|h| h <= 23)
+        && parts[1..]
+            .iter()
+            .all(|p| p.parse::<u32>().is_ok_and(|m| m <= 59));
+    valid.then_some(true)
+}
+
+/// Why a promotion token is not one CloudNativePG would accept (`status.demotionToken` of the
+/// old primary: base64 of a JSON object with these six fields, none empty), if it is not.
+fn promotion_token_problem(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(token.trim()) else {
+        return Some("not base64: copy status.demotionToken of the old primary whole".into());
+    };
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Some("its base64 content is not JSON: copy status.demotionToken whole".into());
+    };
+    [
+        "latestCheckpointTimelineID",
+        "redoWalFile",
+        "databaseSystemIdentifier",
+        "latestCheckpointREDOLocation",
+        "timeOfLatestCheckpoint",
+        "operatorVersion",
+    ]
+    .into_iter()
+    .find(|key| json.get(key).is_none_or(|v| v.is_null() || v == ""))
+    .map(|key| format!("the token has no `{key}`: copy status.demotionToken whole"))
 }
 
 fn replica(values: &Values, f: &mut Findings) {
@@ -350,6 +398,17 @@ fn replica(values: &Values, f: &mut Findings) {
                 "remove minApplyDelay for the switchover",
             );
         }
+        if let Some(problem) = r
+            .promotion_token
+            .as_deref()
+            .and_then(promotion_token_problem)
+        {
+            f.error(
+                "replica.promotionToken",
+                problem,
+                "kubectl get cluster <old primary> -o jsonpath='{.status.demotionToken}'",
+            );
+        }
     }
     if let Some(delay) = &r.min_apply_delay
         && !is_go_duration(delay)
@@ -374,25 +433,40 @@ fn replica(values: &Values, f: &mut Findings) {
 
 #[cfg(test)]
 mod tests {
-    use super::is_rfc3339;
+    use super::{promotion_token_problem, target_time_zone};
 
     #[test]
-    fn timestamps() {
-        for ok in [
-            "2026-11-30T14:00:00Z",
-            "2026-11-30 14:00:00+01:00",
-            "2026-11-30T14:00:00.5-05:30",
+    fn target_times_as_cloudnativepg_reads_them() {
+        for (text, zone) in [
+            ("2026-11-30T14:00:00Z", Some(true)),
+            ("2026-11-30 14:00:00+01:00", Some(true)),
+            ("2026-11-30 14:00:00.123456+01", Some(true)),
+            ("2026-11-30T14:00:00.5-05:30", Some(true)),
+            ("2026-11-30T14:00:00", Some(false)),
+            ("2026-11-30", Some(false)),
+            ("2026-13-30T14:00:00Z", None),
+            ("yesterday", None),
+            ("2026-11-30T25:00:00Z", None),
+            ("30/11/2026 14:00", None),
+            ("2026-11-30T14:00:00+1", None),
         ] {
-            assert!(is_rfc3339(ok), "{ok}");
+            assert_eq!(target_time_zone(text), zone, "{text}");
         }
-        for bad in [
-            "2026-11-30T14:00:00",
-            "2026-13-30T14:00:00Z",
-            "yesterday",
-            "2026-11-30T25:00:00Z",
-            "2026-11-30T14:00:00+1",
-        ] {
-            assert!(!is_rfc3339(bad), "{bad}");
-        }
+    }
+
+    #[test]
+    fn promotion_tokens() {
+        use base64::Engine as _;
+        let token = base64::engine::general_purpose::STANDARD.encode(
+            r#"{"latestCheckpointTimelineID":"1","redoWalFile":"000000010000000000000003","databaseSystemIdentifier":"7","latestCheckpointREDOLocation":"0/3000028","timeOfLatestCheckpoint":"Mon","operatorVersion":"1.30.0"}"#,
+        );
+        assert_eq!(promotion_token_problem(&token), None);
+        assert!(promotion_token_problem("abc").is_some());
+        let partial = base64::engine::general_purpose::STANDARD.encode(r#"{"redoWalFile":"x"}"#);
+        assert!(
+            promotion_token_problem(&partial)
+                .unwrap()
+                .contains("latestCheckpointTimelineID")
+        );
     }
 }
