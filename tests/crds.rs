@@ -26,7 +26,17 @@ fn rendered_objects(args: &[&str]) -> Vec<Json> {
 
 fn all_renders() -> Vec<(String, Vec<Json>)> {
     let mut renders = vec![("<defaults>".to_string(), rendered_objects(&["render"]))];
-    for file in common::shipped_values() {
+    let inputs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/inputs");
+    let mut ok_inputs: Vec<_> = std::fs::read_dir(inputs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("ok-"))
+        })
+        .collect();
+    ok_inputs.sort();
+    for file in common::shipped_values().into_iter().chain(ok_inputs) {
         let file = common::relative(&file);
         renders.push((file.clone(), rendered_objects(&["render", "-f", &file])));
     }

@@ -218,7 +218,10 @@ fn lint_command_reports_findings_and_inputs() {
     // The defaults are a production cluster without backups: an error until they say why.
     let (out, code) = cnpgtp(&["lint", "--crds", crds.to_str().unwrap()]).unwrap_err();
     assert_eq!(code, 1);
-    assert!(out.contains("error[backup]: Cluster databases/appdb"), "{out}");
+    assert!(
+        out.contains("error[backup]: Cluster databases/appdb"),
+        "{out}"
+    );
     let no_backup = "backup.disabledReason=test";
     let out = cnpgtp(&["lint", "--crds", crds.to_str().unwrap(), "--set", no_backup]).unwrap();
     assert!(

@@ -12,7 +12,7 @@ use super::Findings;
 use super::backup::object_store;
 use super::syntax::is_go_duration;
 use crate::naming::is_dns_label;
-use crate::values::{ObjectStore, RecoverySource, Values};
+use crate::values::{CredentialSource, ObjectStore, RecoverySource, Values};
 
 /// Where a store writes: its destination without trailing `/`, and its server name.
 fn archive_of<'a>(store: &'a ObjectStore, default_server: &'a str) -> Option<(&'a str, &'a str)> {
@@ -26,6 +26,43 @@ fn archive_of<'a>(store: &'a ObjectStore, default_server: &'a str) -> Option<(&'
 pub(super) fn check(values: &Values, f: &mut Findings) {
     recovery(values, f);
     replica(values, f);
+    one_identity(values, f);
+}
+
+/// The pods have one service account, so one cloud identity per provider: every object store
+/// that uses workload identity must name the same one.
+fn one_identity(values: &Values, f: &mut Findings) {
+    let mut stores: Vec<(String, &ObjectStore)> = Vec::new();
+    if values.backup.enabled {
+        stores.push(("backup.objectStore".into(), &values.backup.object_store));
+    }
+    if values.recovery.enabled {
+        stores.push(("recovery.objectStore".into(), &values.recovery.object_store));
+    }
+    if values.replica.enabled || values.replica.primary.is_some() {
+        for (index, member) in values.replica.external_clusters.iter().enumerate() {
+            stores.push((
+                format!("replica.externalClusters[{index}].objectStore"),
+                &member.object_store,
+            ));
+        }
+    }
+    let with_identity: Vec<_> = stores
+        .iter()
+        .filter(|(_, s)| s.credentials.source == CredentialSource::WorkloadIdentity)
+        .collect();
+    for (index, (path, store)) in with_identity.iter().enumerate() {
+        if let Some((first, _)) = with_identity[..index].iter().find(|(_, other)| {
+            other.provider == store.provider
+                && other.credentials.workload_identity != store.credentials.workload_identity
+        }) {
+            f.error(
+                &format!("{path}.credentials.workloadIdentity"),
+                format!("differs from {first}.credentials.workloadIdentity: the pods have one service account and so one identity"),
+                "use one identity with access to every bucket, or a Secret for one of the stores",
+            );
+        }
+    }
 }
 
 fn recovery(values: &Values, f: &mut Findings) {
@@ -173,8 +210,17 @@ fn target(values: &Values, f: &mut Findings, wal_from_store: bool) {
     let needs_backup_id = set
         .iter()
         .find(|k| matches!(**k, "name" | "xid" | "immediate"));
+    let snapshots = values.recovery.source == RecoverySource::VolumeSnapshot;
+    if snapshots && t.backup_id.is_some() {
+        f.error(
+            "recovery.target.backupId",
+            "Cannot specify a backupID when recovering using a DataSource: the snapshots are the base backup",
+            "remove backupId",
+        );
+    }
     if let Some(key) = needs_backup_id
         && t.backup_id.is_none()
+        && !snapshots
     {
         f.error_at(
             "recovery.target.backupId",
