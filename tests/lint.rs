@@ -982,3 +982,40 @@ fn a_cluster_without_backups_is_reported() {
     );
     assert!(backup_findings(&["backup.volumeSnapshot.className=csi-snapclass"]).is_empty());
 }
+
+#[test]
+fn a_pod_the_api_server_refuses_is_an_error() {
+    const PROXY: &str = "teleport.proxyAddress=teleport.example.com:443";
+    // The deregistration Job of a generated server CA has no `server-ca` volume: its containers
+    // must not mount one (they did, and the API server refused the Job).
+    let job = render(&["teleport.registration=job", "tls.server.ca.pem=null", PROXY]);
+    let wiring: Vec<_> = lint::lint(&job, None)
+        .into_iter()
+        .filter(|f| f.rule == Rule::PodWiring)
+        .collect();
+    assert!(wiring.is_empty(), "{wiring:?}");
+    let broken = edit(&job, Kind::Job, "appdb-teleport-deregister", |job| {
+        let pod = &mut job["spec"]["template"]["spec"];
+        pod["initContainers"][0]["volumeMounts"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"name": "server-ca", "mountPath": "/server-ca"}));
+        let volumes = pod["volumes"].as_array_mut().unwrap();
+        let first = volumes[0].clone();
+        volumes.push(first);
+    });
+    assert_error(
+        &broken,
+        Rule::PodWiring,
+        "Job",
+        "appdb-teleport-deregister",
+        "mounts volume `server-ca`, which is not among the pod's volumes",
+    );
+    assert_error(
+        &broken,
+        Rule::PodWiring,
+        "Job",
+        "appdb-teleport-deregister",
+        "is listed twice",
+    );
+}

@@ -15,6 +15,8 @@
 //! - **pods** (`pod_security`; Deployments, Jobs and every other workload kind): Pod Security
 //!   "restricted", `readOnlyRootFilesystem`, resource requests and a memory limit, pinned images
 //!   (and the image of a CloudNativePG Cluster);
+//! - **pod wiring** (`pod_wiring`): what the API server's pod validation refuses (a mount of a
+//!   volume the pod lacks, duplicate volume or container names, two mounts at one path);
 //! - **RBAC** (`rbac`): namespaced Roles only, no wildcards, every rule on `secrets` limited by
 //!   `resourceNames`, no privilege-escalating verbs;
 //! - **schemas** (`schemas`, with the CRDs loaded by [`crd_schema`]): anything the API server
@@ -31,6 +33,7 @@ use serde_json::Value as Json;
 pub mod crd_schema;
 mod objects;
 mod pod_security;
+mod pod_wiring;
 mod rbac;
 mod references;
 mod schemas;
@@ -71,6 +74,8 @@ pub enum Rule {
     SuperuserAccess,
     /// A pod does not meet Pod Security "restricted" or has a writable root file system.
     PodSecurity,
+    /// A pod the API server refuses: a mount of a missing volume, duplicate names.
+    PodWiring,
     /// A container lacks resource requests or a memory limit.
     Resources,
     /// An image is not pinned to a tag or digest (or uses `latest`).
@@ -91,6 +96,7 @@ impl Rule {
             Rule::PlaintextSecret => "plaintext-secret",
             Rule::SuperuserAccess => "superuser-access",
             Rule::PodSecurity => "pod-security",
+            Rule::PodWiring => "pod-wiring",
             Rule::Resources => "resources",
             Rule::Image => "image",
             Rule::Rbac => "rbac",
@@ -161,6 +167,7 @@ pub fn lint_objects(objects: &[Json], crds: Option<&CrdSchemas>) -> Vec<Finding>
         settings::risky_settings(&mut out);
         if let Some(pod) = pod_spec(object) {
             pod_security::pod_security(pod, &mut out);
+            pod_wiring::pod_wiring(pod, &mut out);
         }
         pod_security::cluster_image(&mut out);
         rbac::rbac(&mut out);

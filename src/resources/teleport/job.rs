@@ -117,22 +117,26 @@ pub(super) fn plan(common: &Common) -> Vec<Planned> {
         command.extend(verb.iter().map(ToString::to_string));
         command
     };
-    let tbot_container = machine_id.then(|| {
-        container(
-            "tbot",
-            &image(values, "tbot-distroless"),
-            &[
-                "tbot".into(),
-                "start".into(),
-                "--config=/resources/tbot.yaml".into(),
-            ],
-            job_mounts,
-            &env,
-        )
-    });
+    // Each Job's tbot mounts only the volumes of its own pod: the deregistration Job has no
+    // server CA volume.
+    let tbot_container = |mounts: &Json| {
+        machine_id.then(|| {
+            container(
+                "tbot",
+                &image(values, "tbot-distroless"),
+                &[
+                    "tbot".into(),
+                    "start".into(),
+                    "--config=/resources/tbot.yaml".into(),
+                ],
+                mounts,
+                &env,
+            )
+        })
+    };
 
     // Register: [tbot] embed CA, tctl create rw, tctl create ro.
-    let mut steps: Vec<Json> = tbot_container.iter().cloned().collect();
+    let mut steps: Vec<Json> = tbot_container(job_mounts).into_iter().collect();
     let ca_file = if generated_ca {
         "/server-ca/ca.crt"
     } else {
@@ -168,7 +172,7 @@ pub(super) fn plan(common: &Common) -> Vec<Planned> {
     ));
 
     // Deregister: [tbot] tctl rm db/<name> for each endpoint.
-    let mut steps: Vec<Json> = tbot_container.into_iter().collect();
+    let mut steps: Vec<Json> = tbot_container(&mounts_without_ca).into_iter().collect();
     for endpoint in &endpoints {
         let target = format!("db/{}", endpoint.name);
         steps.push(container(
