@@ -277,6 +277,24 @@ impl Findings<'_> {
         ));
     }
 
+    /// An error about a combination of two keys, reported at the one the user wrote (`path`
+    /// unless only `other` comes from the user's files), naming the other key too.
+    fn error_pair(
+        &mut self,
+        path: &str,
+        other: &str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        let (at, with) = if self.is_default(path) && !self.is_default(other) {
+            (other, path)
+        } else {
+            (path, other)
+        };
+        let message = format!("{} (with `{with}`)", message.into());
+        self.error(at, message, fix);
+    }
+
     /// Whether the value at `path` comes from the embedded defaults (the user did not write it).
     fn is_default(&self, path: &str) -> bool {
         *origin_of(self.tree, &KeyPath::parse(path).0).source == *super::DEFAULTS_NAME

@@ -103,9 +103,9 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
     }
     match t.registration {
         Registration::Operator if values.tls.server.ca.pem.is_none() => {
-            f.error_at(
+            f.error_pair(
                 "teleport.registration",
-                "teleport.registration",
+                "tls.server.ca.pem",
                 "the operator registration puts the server CA inline into each TeleportDatabaseV3, but this server CA only exists inside the cluster (generated, or in an existing Secret)",
                 "set tls.server.ca.pem (PEM or a <path:...> placeholder), or use `registration: job` or `agent`, which read the CA in the cluster",
             );
