@@ -254,3 +254,28 @@ fn lint_command_reports_findings_and_inputs() {
     let (_, code) = cnpgtp(&["lint", "--crds", "does/not/exist"]).unwrap_err();
     assert_eq!(code, 3);
 }
+
+#[test]
+fn an_image_pinned_by_tag_and_digest_renders() {
+    let digest = "a".repeat(64);
+    let image = format!("ghcr.io/cloudnative-pg/postgresql:18.1-minimal-trixie@sha256:{digest}");
+    let out = cnpgtp(&[
+        "render",
+        "--set",
+        "postgres.major=18",
+        "--set",
+        &format!("postgres.image={image}"),
+    ])
+    .unwrap();
+    assert!(out.contains(&format!("imageName: {image}")), "{out}");
+    // The major is read from the tag, not from the digest or a registry port.
+    let (err, _) = cnpgtp(&[
+        "render",
+        "--set",
+        "postgres.major=17",
+        "--set",
+        &format!("postgres.image={image}"),
+    ])
+    .unwrap_err();
+    assert!(err.contains("must start with the major version 17"), "{err}");
+}

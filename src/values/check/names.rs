@@ -10,7 +10,15 @@ use crate::values::Values;
 
 pub(super) fn check(values: &Values, f: &mut Findings) {
     let names = Names::new(&values.name);
-    if naming::is_dns_label(&values.name) {
+    if naming::is_dns_label(&values.name)
+        && !values.name.starts_with(|c: char| c.is_ascii_alphabetic())
+    {
+        f.error(
+            "name",
+            "CloudNativePG needs the cluster name to be a DNS-1035 label: it must start with a letter (and `-rw`, `-ro` Services are named after it)",
+            "start the name with a letter, e.g. `db1` instead of `1db`",
+        );
+    } else if naming::is_dns_label(&values.name) {
         if let Some(long) = names
             .all()
             .into_iter()

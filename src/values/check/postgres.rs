@@ -60,7 +60,11 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
         );
     }
     if let Some(image) = &pg.image {
-        let tag = image.rsplit_once(':').map_or("", |(_, t)| t);
+        // `repository:tag@sha256:...` is pinned by digest and still carries the tag the major is
+        // read from; the tag follows the last `:` of the last path segment.
+        let reference = image.split('@').next().unwrap_or("");
+        let last_segment = reference.rsplit('/').next().unwrap_or("");
+        let tag = last_segment.split_once(':').map_or("", |(_, t)| t);
         let tag_major = tag.split(['.', '-']).next().unwrap_or("");
         if image.trim().is_empty() || image.chars().any(char::is_whitespace) {
             f.error(
