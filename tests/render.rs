@@ -277,5 +277,8 @@ fn an_image_pinned_by_tag_and_digest_renders() {
         &format!("postgres.image={image}"),
     ])
     .unwrap_err();
-    assert!(err.contains("must start with the major version 17"), "{err}");
+    assert!(
+        err.contains("must start with the major version 17"),
+        "{err}"
+    );
 }

@@ -25,6 +25,14 @@ fn identifier(f: &mut Findings, path: &str, name: &str, what: &str) {
     }
 }
 
+/// Predefined roles that reach the server's file system or run programs as the server's OS
+/// user (PostgreSQL docs, "Predefined Roles"): equivalent to superuser in practice.
+const SERVER_ACCESS_ROLES: &[&str] = &[
+    "pg_read_server_files",
+    "pg_write_server_files",
+    "pg_execute_server_program",
+];
+
 pub(super) fn check(values: &Values, f: &mut Findings) {
     let db = &values.database;
     identifier(f, "database.name", &db.name, "database");
@@ -86,6 +94,12 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
                     &format!("roles[{i}].inRoles[{j}]"),
                     "not a plain SQL role name",
                     "use an existing role such as `pg_read_all_data`",
+                );
+            } else if SERVER_ACCESS_ROLES.contains(&member.as_str()) {
+                f.error(
+                    &format!("roles[{i}].inRoles[{j}]"),
+                    format!("`{member}` reads or writes files, or runs programs, on the database server as its OS user: with it a role can read the server's keys or become superuser"),
+                    "grant a narrower role (pg_read_all_data, pg_write_all_data, pg_monitor); if this is truly needed, grant it by hand and record why",
                 );
             }
         }
