@@ -30,14 +30,35 @@ pub const DENIED_DATABASE_USERS: &[&str] = &[
 ];
 
 pub(super) fn role_spec(values: &Values) -> Json {
+    let certificate_roles = values
+        .roles
+        .iter()
+        .filter(|r| r.login && r.certificate_login);
+    let mut allowed = vec![
+        values.access.read_user.name.clone(),
+        values.access.write_user.name.clone(),
+    ];
+    let mut denied: Vec<String> = DENIED_DATABASE_USERS
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    // A role admitted by certificate accepts any certificate the bundle trusts, Teleport's CA
+    // included: Teleport users reach it only when the values say so.
+    for role in certificate_roles {
+        if role.teleport_access {
+            allowed.push(role.name.clone());
+        } else {
+            denied.push(role.name.clone());
+        }
+    }
     json!({
         "allow": {
             "db_labels": role_selector(values),
             "db_names": [values.database.name],
-            "db_users": [values.access.read_user.name, values.access.write_user.name],
+            "db_users": allowed,
         },
         "deny": {
-            "db_users": DENIED_DATABASE_USERS,
+            "db_users": denied,
         }
     })
 }

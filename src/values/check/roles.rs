@@ -119,6 +119,13 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
                 "name an existing kubernetes.io/basic-auth Secret",
             );
         }
+        if role.teleport_access && !role.certificate_login {
+            f.error(
+                &format!("roles[{i}].teleportAccess"),
+                "Teleport users log in by certificate: this needs `certificateLogin: true`",
+                "set certificateLogin: true, or remove teleportAccess",
+            );
+        }
         if role.certificate_login && !role.login {
             f.error(
                 &format!("roles[{i}].certificateLogin"),

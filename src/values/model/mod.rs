@@ -217,6 +217,11 @@ pub struct ExtraRole {
     /// Allow login with a client certificate (adds a `hostssl ... cert` pg_hba rule).
     #[serde(default)]
     pub certificate_login: bool,
+    /// With `certificateLogin`: Teleport users may log in as this role (added to the Teleport
+    /// role's `db_users`). Otherwise the Teleport role denies it: its certificate rule admits
+    /// any certificate the bundle trusts, Teleport's included.
+    #[serde(default)]
+    pub teleport_access: bool,
     /// `CREATEDB` attribute.
     #[serde(default)]
     pub createdb: bool,
