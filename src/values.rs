@@ -287,6 +287,14 @@ impl Source {
 pub enum Override {
     /// `--set path=value` (typed) or `--set-string` (typed = false).
     Set { argument: String, typed: bool },
+    /// `--set-json path=JSON`.
+    Json { argument: String },
+    /// `--set-file path=FILE`, with the file already read (`file` names it in errors).
+    File {
+        path: String,
+        file: String,
+        contents: String,
+    },
     /// A single string key such as `name` from `--name`; `from` names the flag or variable.
     Key {
         path: String,
@@ -347,6 +355,18 @@ pub fn load(sources: &[Source], overrides: &[Override]) -> Result<Loaded, Proble
                 }
                 Err(problem) => problems.push(problem),
             },
+            Override::Json { argument } => match layers::parse_set_json(argument) {
+                Ok((path, value)) => layers::assign(&mut tree, &path, value),
+                Err(problem) => problems.push(problem),
+            },
+            Override::File {
+                path,
+                file,
+                contents,
+            } => match layers::parse_set_file(path, file, contents.clone()) {
+                Ok((path, value)) => layers::assign(&mut tree, &path, value),
+                Err(problem) => problems.push(problem),
+            },
             Override::Key { path, value, from } => {
                 let origin = Origin {
                     source: Arc::from(from.as_str()),
@@ -365,7 +385,24 @@ pub fn load(sources: &[Source], overrides: &[Override]) -> Result<Loaded, Proble
     if !problems.is_empty() {
         return Err(Problems(problems));
     }
-    let values = check::typed(&tree).map_err(Problems)?;
+    let values = match check::typed(&tree) {
+        Ok(values) => values,
+        Err(mut problems) => {
+            // All problems at once: when only unknown keys stand in the way, the rest of the
+            // values is still checked, so a typo and a bad owner name show up together.
+            let unknown = |p: &Problem| p.message == check::UNKNOWN_KEY;
+            if problems.iter().all(unknown) {
+                let mut known = tree.clone();
+                for problem in &problems {
+                    layers::remove(&mut known, &problem.path.0);
+                }
+                if let Ok(values) = check::typed(&known) {
+                    problems.extend(check::domain(&values, &known).0);
+                }
+            }
+            return Err(Problems(problems));
+        }
+    };
     let (errors, warnings) = check::domain(&values, &tree);
     if errors.is_empty() {
         Ok(Loaded { values, warnings })

@@ -282,3 +282,64 @@ fn an_image_pinned_by_tag_and_digest_renders() {
         "{err}"
     );
 }
+
+#[test]
+fn helm_style_set_flags() {
+    // Helm's list syntax with commas, beside another assignment in the same --set.
+    let out = cnpgtp(&[
+        "render",
+        "--set",
+        "tls.server.extraDnsNames={a.example.com,b.example.com},postgres.instances=3",
+    ])
+    .unwrap();
+    assert!(
+        out.contains("- a.example.com\n") && out.contains("- b.example.com\n"),
+        "{out}"
+    );
+    assert!(out.contains("instances: 3"), "{out}");
+    // --set-file passes a file's text; --set-json any JSON value.
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("ca.crt");
+    std::fs::write(
+        &pem,
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let out = cnpgtp(&[
+        "render",
+        "--set-file",
+        &format!("tls.server.ca.pem={}", pem.display()),
+        "--set-json",
+        r#"postgres.nodeSelector={"disk":"ssd"}"#,
+    ])
+    .unwrap();
+    assert!(out.contains("MIIB"), "{out}");
+    assert!(out.contains("disk: ssd"), "{out}");
+    // A boolean for a string key: on the command line the fix is --set-string.
+    let (err, code) = cnpgtp(&["render", "--set", "stage=true"]).unwrap_err();
+    assert_eq!(code, 1);
+    assert!(err.contains("use --set-string stage="), "{err}");
+    let (err, _) = cnpgtp(&["render", "--set-json", "postgres.nodeSelector={disk"]).unwrap_err();
+    assert!(err.contains("not JSON"), "{err}");
+    let (err, _) =
+        cnpgtp(&["render", "--set-file", "tls.server.ca.pem=/does/not/exist"]).unwrap_err();
+    assert!(err.contains("cannot read /does/not/exist"), "{err}");
+}
+
+#[test]
+fn unknown_keys_and_domain_errors_are_reported_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("values.yaml");
+    std::fs::write(
+        &file,
+        "postgres:\n  instnaces: 3\ndatabase:\n  owner: Bad-Owner\n",
+    )
+    .unwrap();
+    let (err, _) = cnpgtp(&["render", "-f", file.to_str().unwrap()]).unwrap_err();
+    assert!(err.contains("2 problems"), "{err}");
+    assert!(err.contains("postgres.instnaces: unknown key"), "{err}");
+    assert!(
+        err.contains("database.owner: not a plain SQL identifier"),
+        "{err}"
+    );
+}

@@ -54,12 +54,18 @@ pub struct LayerArgs {
     /// Values file layered over the defaults (repeatable, in order; `-` reads stdin).
     #[arg(short = 'f', long = "values", value_name = "FILE")]
     pub values: Vec<PathBuf>,
-    /// Set a value, typed like Helm (`postgres.instances=3`, `a.b=true`, `list={a;b}`); repeatable.
+    /// Set a value, typed like Helm (`postgres.instances=3`, `a.b=true`, `list={a,b}`); repeatable.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub set: Vec<String>,
     /// Set a value as a string (`stage=01`); repeatable.
     #[arg(long = "set-string", value_name = "PATH=VALUE")]
     pub set_string: Vec<String>,
+    /// Set a value to a file's text (`tls.server.ca.pem=ca.crt`); repeatable.
+    #[arg(long = "set-file", value_name = "PATH=FILE")]
+    pub set_file: Vec<String>,
+    /// Set a value to a JSON document (`postgres.nodeSelector={"disk":"ssd"}`); repeatable.
+    #[arg(long = "set-json", value_name = "PATH=JSON")]
+    pub set_json: Vec<String>,
     /// Namespace of every object (overrides `namespace`).
     #[arg(short = 'n', long)]
     pub namespace: Option<String>,

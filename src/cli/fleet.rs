@@ -90,7 +90,7 @@ fn database_list(args: &RenderArgs) -> Result<Vec<Database>, Problems> {
     }
 }
 
-pub(super) fn overrides(args: &LayerArgs) -> Vec<Override> {
+pub(super) fn overrides(args: &LayerArgs) -> Result<Vec<Override>, Problems> {
     let mut list: Vec<Override> = args
         .set
         .iter()
@@ -102,6 +102,34 @@ pub(super) fn overrides(args: &LayerArgs) -> Vec<Override> {
     list.extend(args.set_string.iter().map(|s| Override::Set {
         argument: s.clone(),
         typed: false,
+    }));
+    let mut problems = Vec::new();
+    for argument in &args.set_file {
+        let Some((path, file)) = argument.split_once('=') else {
+            problems.push(Problem::new(
+                None,
+                values::KeyPath::default(),
+                "`--set-file` expects path=FILE, and this argument has no `=`",
+                "write it as --set-file tls.server.ca.pem=ca.crt",
+            ));
+            continue;
+        };
+        match read_limited(Path::new(file)) {
+            Ok(contents) => list.push(Override::File {
+                path: path.to_string(),
+                file: file.to_string(),
+                contents,
+            }),
+            Err(why) => problems.push(Problem::new(
+                None,
+                values::KeyPath::parse(path),
+                format!("--set-file cannot read {file}: {why}"),
+                "name a readable text file",
+            )),
+        }
+    }
+    list.extend(args.set_json.iter().map(|s| Override::Json {
+        argument: s.clone(),
     }));
     if let Some(name) = &args.name {
         list.push(Override::Key {
@@ -117,7 +145,23 @@ pub(super) fn overrides(args: &LayerArgs) -> Vec<Override> {
             from: "--namespace".into(),
         });
     }
-    list
+    if problems.is_empty() {
+        Ok(list)
+    } else {
+        Err(Problems(problems))
+    }
+}
+
+/// A `--set-file` file's text, refused past the size of any values file.
+fn read_limited(path: &Path) -> Result<String, String> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| e.kind().to_string())?
+        .len();
+    if size > values::MAX_SOURCE_BYTES {
+        return Err(format!("larger than {} bytes", values::MAX_SOURCE_BYTES));
+    }
+    let bytes = std::fs::read(path).map_err(|e| e.kind().to_string())?;
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
 }
 
 /// One database's render: (warnings, name, finished output), or the problems with its values.
@@ -142,7 +186,7 @@ pub(super) fn render_all<T: Send>(
     let databases = database_list(args).map_err(invalid)?;
     let renderer = Renderer::new();
     let mut overrides = argocd.overrides.clone();
-    overrides.extend(self::overrides(&args.layers));
+    overrides.extend(self::overrides(&args.layers).map_err(invalid)?);
 
     let render_one = |database: &Database| -> Result<DatabaseResult<T>, Failure> {
         let mut sources: Vec<Source> = argocd.defaults.iter().cloned().collect();

@@ -127,8 +127,9 @@ pub fn run(cli: &Cli) -> Result<Outcome, Failure> {
             };
             let sources =
                 read_sources(&layers.values).map_err(|p| Failure::new(exit::INVALID, p))?;
-            let loaded = values::load(&sources, &overrides(layers))
-                .map_err(|p| Failure::new(exit::INVALID, p))?;
+            let overrides = overrides(layers).map_err(|p| Failure::new(exit::INVALID, p))?;
+            let loaded =
+                values::load(&sources, &overrides).map_err(|p| Failure::new(exit::INVALID, p))?;
             crate::yaml::object_to_string(&document(&loaded.values))
                 .map(Outcome::ok)
                 .map_err(|e| Failure::new(exit::INTERNAL, anyhow::anyhow!(e)))

@@ -35,7 +35,7 @@ pub fn merge(base: &mut Tree, over: Tree) {
 pub fn parse_set(argument: &str, typed: bool) -> Result<Vec<(KeyPath, Tree)>, Problem> {
     let flag = if typed { "--set" } else { "--set-string" };
     let mut assignments = Vec::new();
-    for assignment in split_unescaped(argument, ',') {
+    for assignment in split_assignments(argument) {
         if assignment.trim().is_empty() {
             continue;
         }
@@ -71,10 +71,116 @@ pub fn parse_set(argument: &str, typed: bool) -> Result<Vec<(KeyPath, Tree)>, Pr
     Ok(assignments)
 }
 
+/// Splits `a=1,b={x,y}` into assignments at the commas outside `{...}` lists, as Helm does.
+fn split_assignments(argument: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut depth = 0usize;
+    let mut chars = argument.chars();
+    while let Some(c) = chars.next() {
+        let current = parts.last_mut().expect("never empty");
+        match c {
+            '\\' => {
+                current.push(c);
+                if let Some(next) = chars.next() {
+                    current.push(next);
+                }
+            }
+            '{' => {
+                depth += 1;
+                current.push(c);
+            }
+            '}' => {
+                depth = depth.saturating_sub(1);
+                current.push(c);
+            }
+            ',' if depth == 0 => parts.push(String::new()),
+            _ => current.push(c),
+        }
+    }
+    parts
+}
+
+/// One `--set-json path=JSON` argument: the value is any JSON document.
+pub fn parse_set_json(argument: &str) -> Result<(KeyPath, Tree), Problem> {
+    let Some((key, value)) = argument.split_once('=') else {
+        return Err(Problem::new(
+            None,
+            KeyPath::default(),
+            "`--set-json` expects path=JSON, and this argument has no `=`",
+            r#"write it as --set-json 'postgres.nodeSelector={"disk":"ssd"}'"#,
+        ));
+    };
+    let path = parse_key_path(key.trim()).map_err(|message| {
+        Problem::new(
+            None,
+            KeyPath::default(),
+            format!("`--set-json` has an invalid key path: {message}"),
+            "use dotted keys with optional list indexes, e.g. roles[0].name",
+        )
+    })?;
+    let origin = Origin {
+        source: Arc::from(format!("--set-json {path}")),
+        line: 0,
+        column: 0,
+    };
+    let json: serde_json::Value = serde_json::from_str(value).map_err(|e| {
+        Problem::new(
+            Some(origin.clone()),
+            path.clone(),
+            format!("not JSON (at line {}, column {})", e.line(), e.column()),
+            "write a JSON value, e.g. 3, \"text\", [1, 2] or {\"k\": \"v\"} (quote it for the shell)",
+        )
+    })?;
+    Ok((path, json_tree(&json, &origin)))
+}
+
+/// `--set-file path=FILE`: the file's text as a string value (a CA PEM, say).
+pub fn parse_set_file(
+    path: &str,
+    file: &str,
+    contents: String,
+) -> Result<(KeyPath, Tree), Problem> {
+    let path = parse_key_path(path.trim()).map_err(|message| {
+        Problem::new(
+            None,
+            KeyPath::default(),
+            format!("`--set-file` has an invalid key path: {message}"),
+            "use dotted keys with optional list indexes, e.g. tls.server.ca.pem",
+        )
+    })?;
+    let origin = Origin {
+        source: Arc::from(format!("--set-file {path} ({file})")),
+        line: 0,
+        column: 0,
+    };
+    Ok((path, Tree::new(Node::Str(contents), origin)))
+}
+
+fn json_tree(json: &serde_json::Value, origin: &Origin) -> Tree {
+    use serde_json::Value as J;
+    let node = match json {
+        J::Null => Node::Null,
+        J::Bool(b) => Node::Bool(*b),
+        J::Number(n) => n
+            .as_i64()
+            .map_or_else(|| Node::Float(n.as_f64().unwrap_or(0.0)), Node::Int),
+        J::String(s) => Node::Str(s.clone()),
+        J::Array(items) => Node::Seq(items.iter().map(|i| json_tree(i, origin)).collect()),
+        J::Object(map) => Node::Map(
+            map.iter()
+                .map(|(k, v)| (k.clone(), json_tree(v, origin)))
+                .collect(),
+        ),
+    };
+    Tree::new(node, origin.clone())
+}
+
 fn typed_set_value(value: &str) -> Node {
     if let Some(inner) = value.strip_prefix('{').and_then(|v| v.strip_suffix('}')) {
+        // Helm separates list items with `,`; `;` is accepted as well.
         let items = split_unescaped(inner, ';')
             .into_iter()
+            .flat_map(|part| split_unescaped(&part, ','))
             .filter(|s| !s.is_empty())
             .map(|s| {
                 Tree::new(
@@ -193,6 +299,32 @@ pub fn lookup<'t>(root: &'t Tree, path: &[Segment]) -> Option<&'t Tree> {
         };
     }
     Some(node)
+}
+
+/// Removes the entry at `path` (a map key), if it exists.
+pub fn remove(root: &mut Tree, path: &[Segment]) {
+    let Some((Segment::Key(last), parent)) = path.split_last() else {
+        return;
+    };
+    let mut node = root;
+    for segment in parent {
+        node = match (segment, &mut node.node) {
+            (Segment::Key(key), Node::Map(entries)) => {
+                match entries.iter_mut().find(|(k, _)| k == key) {
+                    Some((_, child)) => child,
+                    None => return,
+                }
+            }
+            (Segment::Index(i), Node::Seq(items)) => match items.get_mut(*i) {
+                Some(child) => child,
+                None => return,
+            },
+            _ => return,
+        };
+    }
+    if let Node::Map(entries) = &mut node.node {
+        entries.retain(|(k, _)| k != last);
+    }
 }
 
 /// The origin of the deepest existing node on `path` (the parent, when the key itself is missing).

@@ -49,6 +49,9 @@ fn validator() -> &'static jsonschema::Validator {
     })
 }
 
+/// The message of an unknown-key problem.
+pub(super) const UNKNOWN_KEY: &str = "unknown key";
+
 /// Validates the shape of the merged tree and deserializes it.
 pub(super) fn typed(tree: &Tree) -> Result<Values, Vec<Problem>> {
     let json = tree.to_json();
@@ -76,20 +79,22 @@ pub(super) fn typed(tree: &Tree) -> Result<Values, Vec<Problem>> {
                     problems.push(Problem::new(
                         Some(key_origin(tree, &key_path)),
                         key_path,
-                        "unknown key",
+                        UNKNOWN_KEY,
                         fix,
                     ));
                 }
             }
             kind => {
                 let found = lookup(tree, &path.0).map_or("nothing", Tree::kind_name);
-                let (message, fix) = describe(kind, found);
-                problems.push(Problem::new(
-                    Some(origin_of(tree, &path.0)),
-                    path,
-                    message,
-                    fix,
-                ));
+                let (message, mut fix) = describe(kind, found);
+                let origin = origin_of(tree, &path.0);
+                // `--set` types `true` and `42`; a string that looks like one needs --set-string.
+                if origin.source.starts_with("--set ")
+                    && matches!(found, "a boolean" | "an integer" | "null")
+                {
+                    fix = format!("to pass it as a string, use --set-string {path}=...");
+                }
+                problems.push(Problem::new(Some(origin), path, message, fix));
             }
         }
     }
