@@ -15,6 +15,8 @@ use crate::output::HEADER;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comparison {
     pub text: String,
+    /// One line for stderr: how many files differ (empty when none).
+    pub summary: String,
     pub changed: bool,
 }
 
@@ -56,11 +58,14 @@ pub fn compare(targets: &BTreeMap<PathBuf, BTreeMap<String, String>>) -> Result<
             }
         }
     }
-    if changed_files > 0 {
-        let _ = writeln!(text, "{changed_files} file(s) differ from the render");
-    }
+    let summary = if changed_files > 0 {
+        format!("{changed_files} file(s) differ from the render\n")
+    } else {
+        String::new()
+    };
     Ok(Comparison {
         text,
+        summary,
         changed: changed_files > 0,
     })
 }

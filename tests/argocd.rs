@@ -314,7 +314,36 @@ fn diff_reports_changed_added_and_removed_objects() {
     .unwrap_err();
     assert_eq!(code, 1);
     let diff = diff.replace(committed_str, "COMMITTED");
+    // stdout is the diff alone, ready for a PR comment; the summary goes to stderr.
+    assert!(!diff.contains("differ from the render"), "{diff}");
     insta::assert_snapshot!("diff_minimal_scaled_with_pooler", diff);
+    // Trouble is 2, never 1 ("differs"): invalid values, a missing directory, --output-dir.
+    let (_, code) = common::cnpgtp(&[
+        "diff",
+        committed_str,
+        "-f",
+        "values/minimal.yaml",
+        "--set",
+        "name=Bad_",
+    ])
+    .unwrap_err();
+    assert_eq!(code, 2);
+    let missing = dir.path().join("never-rendered");
+    let (err, code) = common::cnpgtp(&[
+        "diff",
+        missing.to_str().unwrap(),
+        "-f",
+        "values/minimal.yaml",
+    ])
+    .unwrap_err();
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("is not a directory of committed manifests"),
+        "{err}"
+    );
+    let (_, code) =
+        common::cnpgtp(&["diff", committed_str, "--output-dir", committed_str]).unwrap_err();
+    assert_eq!(code, 2);
 }
 
 /// Removing a database from Git, deleting its Application or the ApplicationSet never deletes

@@ -343,3 +343,29 @@ fn unknown_keys_and_domain_errors_are_reported_together() {
         "{err}"
     );
 }
+
+#[test]
+fn help_and_lint_flags() {
+    let main = cnpgtp(&["--help"]).unwrap_err();
+    // `cnpgtp help --help` is `cnpgtp --help`, and `help render --help` is `render --help`.
+    assert_eq!(cnpgtp(&["help", "--help"]).unwrap_err(), main);
+    let render_help = cnpgtp(&["render", "--help"]).unwrap_err();
+    assert_eq!(
+        cnpgtp(&["help", "render", "--help"]).unwrap_err(),
+        render_help
+    );
+    let (err, code) = cnpgtp(&["lint", "--output-dir", "x"]).unwrap_err();
+    assert_eq!(code, 2);
+    assert!(err.contains("writes no manifests"), "{err}");
+    let (json, code) = cnpgtp(&["lint", "--format", "json"]).unwrap_err();
+    assert_eq!(code, 1);
+    let records: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let backup = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "backup")
+        .expect("the missing-backup error");
+    assert_eq!(backup["severity"], "error");
+    assert_eq!(backup["kind"], "Cluster");
+}

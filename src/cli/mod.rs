@@ -31,6 +31,10 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// Reading or writing a file failed.
     pub const IO: u8 = 3;
+    /// `diff`: the render differs from the committed manifests.
+    pub const DIFFERS: u8 = 1;
+    /// `diff`: anything that kept the comparison from happening.
+    pub const TROUBLE: u8 = 2;
     /// A bug in cnpgtp: a template rendered something that does not type-check.
     pub const INTERNAL: u8 = 4;
 }
@@ -55,6 +59,8 @@ impl Failure {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub stdout: String,
+    /// A note for stderr (e.g. `diff`'s summary, kept out of a PR comment built from stdout).
+    pub stderr: String,
     pub code: u8,
 }
 
@@ -62,6 +68,7 @@ impl Outcome {
     fn ok(stdout: String) -> Self {
         Self {
             stdout,
+            stderr: String::new(),
             code: exit::OK,
         }
     }
@@ -69,7 +76,7 @@ impl Outcome {
 
 /// Entry point of the binary.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match parse(args) {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
@@ -82,6 +89,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     match run(&cli) {
         Ok(outcome) => {
+            eprint!("{}", outcome.stderr);
             let mut stdout = std::io::stdout().lock();
             match stdout
                 .write_all(outcome.stdout.as_bytes())
@@ -103,6 +111,23 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             ExitCode::from(failure.code)
         }
     }
+}
+
+/// Parses a command line (the program name first).
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
+    Cli::try_parse_from(help_as_flag(args.into_iter().collect()))
+}
+
+/// `cnpgtp help [COMMAND] --help` means what `cnpgtp [COMMAND] --help` means (clap's `help`
+/// subcommand takes no flags of its own).
+fn help_as_flag(mut args: Vec<OsString>) -> Vec<OsString> {
+    let asks_help = |a: &OsString| a == "--help" || a == "-h";
+    if args.get(1).is_some_and(|a| a == "help") && args.iter().skip(2).any(asks_help) {
+        args.remove(1);
+        args.retain(|a| !asks_help(a));
+        args.push("--help".into());
+    }
+    args
 }
 
 /// Runs a command and returns what goes to stdout. Nothing is printed on failure.
@@ -169,22 +194,55 @@ fn render(args: &RenderArgs) -> Result<String, Failure> {
     }
 }
 
+/// `diff` exits like diff(1) and `helm diff --detailed-exitcode`: 0 same, 1 different, 2 trouble
+/// (invalid values, an unreadable or missing directory), so CI can tell a change from a failure.
 fn diff(args: &DiffArgs) -> Result<Outcome, Failure> {
+    let trouble = |failure: Failure| Failure::new(exit::TROUBLE, failure.error);
+    diff_inner(args).map_err(trouble)
+}
+
+fn diff_inner(args: &DiffArgs) -> Result<Outcome, Failure> {
+    refuse_output_dir("diff", &args.render)?;
+    if !args.committed.is_dir() {
+        return Err(Failure::new(
+            exit::TROUBLE,
+            anyhow::anyhow!(
+                "{} is not a directory of committed manifests (write one with `cnpgtp render --output-dir`)",
+                args.committed.display()
+            ),
+        ));
+    }
     let format = args.render.format;
     let files = render_all(&args.render, |m| output::directory_files(&m, format))?;
     let targets = directory_targets(&args.committed, files);
     let comparison = crate::diff::compare(&targets).map_err(|e| Failure::new(exit::IO, e))?;
     Ok(Outcome {
         stdout: comparison.text,
+        stderr: comparison.summary,
         code: if comparison.changed {
-            exit::INVALID
+            exit::DIFFERS
         } else {
             exit::OK
         },
     })
 }
 
+/// `lint` and `diff` write no manifests: a flag that would choose where or how is refused
+/// rather than silently ignored.
+fn refuse_output_dir(command: &str, args: &RenderArgs) -> Result<(), Failure> {
+    if args.output_dir.is_some() {
+        return Err(Failure::new(
+            exit::USAGE,
+            anyhow::anyhow!(
+                "`cnpgtp {command}` writes no manifests, so --output-dir does not apply (render them with `cnpgtp render --output-dir`)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn lint(args: &LintArgs) -> Result<Outcome, Failure> {
+    refuse_output_dir("lint", &args.render)?;
     let crds = match &args.crds {
         Some(dir) => Some(
             crate::lint::crd_schema::CrdSchemas::load_dir(dir)
@@ -195,18 +253,35 @@ fn lint(args: &LintArgs) -> Result<Outcome, Failure> {
     let rendered = render_all(&args.render, Ok)?;
     let mut report = String::new();
     let mut errors = false;
+    let mut records = Vec::new();
     for (name, manifests) in &rendered {
         let findings = crate::lint::lint(manifests, crds.as_ref());
         errors |= crate::lint::has_errors(&findings);
         for finding in &findings {
             let _ = writeln!(report, "{name}: {finding}");
+            records.push(serde_json::json!({
+                "database": name, "severity": finding.severity.as_str(), "rule": finding.rule.as_str(),
+                "kind": finding.kind, "namespace": finding.namespace, "name": finding.name,
+                "message": finding.message,
+            }));
         }
         for input in crate::lint::external_inputs(manifests) {
             let _ = writeln!(report, "{name}: input: {input}");
+            records.push(serde_json::json!({
+                "database": name, "severity": "input", "kind": input.kind,
+                "namespace": input.namespace, "name": input.name, "message": input.input.describe(),
+            }));
         }
+    }
+    // JSON for CI annotations: one array of findings and inputs.
+    if args.render.format == Format::Json {
+        report = serde_json::to_string_pretty(&records)
+            .map_err(|e| Failure::new(exit::INTERNAL, e))?
+            + "\n";
     }
     Ok(Outcome {
         stdout: report,
+        stderr: String::new(),
         code: if errors { exit::INVALID } else { exit::OK },
     })
 }

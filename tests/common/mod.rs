@@ -3,8 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::Parser;
-use cnpgtp::cli::{Cli, run};
+use cnpgtp::cli::run;
 
 /// `../shared` beside the repository (CI puts it there); `CNPGTP_SHARED` overrides.
 pub fn shared_dir() -> Option<PathBuf> {
@@ -35,7 +34,8 @@ pub fn require_shared(test: &str) -> Option<PathBuf> {
 pub fn cnpgtp(args: &[&str]) -> Result<String, (String, u8)> {
     let mut full = vec!["cnpgtp"];
     full.extend_from_slice(args);
-    let cli = Cli::try_parse_from(full).map_err(|e| (e.to_string(), 2))?;
+    let cli = cnpgtp::cli::parse(full.iter().map(std::ffi::OsString::from))
+        .map_err(|e| (e.to_string(), 2))?;
     match run(&cli) {
         Ok(outcome) if outcome.code == 0 => Ok(outcome.stdout),
         // `diff` reports differences on stdout with exit code 1.
