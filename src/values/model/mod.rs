@@ -196,6 +196,8 @@ pub struct LoginRole {
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+// Each flag is one PostgreSQL role attribute or one pg_hba/Teleport switch, as users write them.
+#[allow(clippy::struct_excessive_bools)]
 pub struct ExtraRole {
     /// Role name (SQL identifier, not `postgres`, `streaming_replica`, `pg_*` or `cnpg_*`).
     pub name: String,
