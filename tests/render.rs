@@ -369,3 +369,38 @@ fn help_and_lint_flags() {
     assert_eq!(backup["severity"], "error");
     assert_eq!(backup["kind"], "Cluster");
 }
+
+#[test]
+fn the_committed_schema_is_current_and_accepts_partial_values() {
+    let printed = cnpgtp(&["schema"]).unwrap();
+    let committed = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("values.schema.json"),
+    )
+    .unwrap();
+    assert!(
+        printed == committed,
+        "values.schema.json is stale: run `cargo run -- schema > values.schema.json`"
+    );
+    let schema: serde_json::Value = serde_json::from_str(&committed).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    // Partial files are the recommended style: `{}` and every shipped file validate.
+    assert!(validator.is_valid(&serde_json::json!({})));
+    for file in common::shipped_values() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let values: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&values)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", file.display());
+    }
+    // ... and the domain limits an editor can check are there.
+    for bad in [
+        serde_json::json!({"postgres": {"major": 13}}),
+        serde_json::json!({"name": "1db"}),
+        serde_json::json!({"roles": [{"login": true}]}),
+        serde_json::json!({"backup": {"retentionPolicy": "30 days"}}),
+    ] {
+        assert!(!validator.is_valid(&bad), "{bad}");
+    }
+}
