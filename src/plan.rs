@@ -55,7 +55,6 @@ impl<'a> Common<'a> {
             ("app.kubernetes.io/instance", values.name.clone()),
             ("app.kubernetes.io/part-of", values.name.clone()),
             ("app.kubernetes.io/managed-by", "cnpgtp".to_string()),
-            ("app.kubernetes.io/version", values.postgres_version_label()),
             ("cnpgtp.io/stage", values.stage.clone()),
         ];
         for (key, value) in fixed {

@@ -404,3 +404,30 @@ fn the_committed_schema_is_current_and_accepts_partial_values() {
         assert!(!validator.is_valid(&bad), "{bad}");
     }
 }
+
+#[test]
+fn a_postgres_minor_bump_changes_only_the_cluster() {
+    let objects = |image: &str| -> Vec<serde_json::Value> {
+        let out = cnpgtp(&[
+            "render",
+            "-f",
+            "values/production.yaml",
+            "--set",
+            "clientCaBundle.mechanism=syncWorkload",
+            "--set",
+            &format!("postgres.image=ghcr.io/cloudnative-pg/postgresql:{image}"),
+        ])
+        .unwrap();
+        cnpgtp::yaml::large_documents(&out).unwrap()
+    };
+    let before = objects("17.10-standard-trixie");
+    let after = objects("17.11-standard-trixie");
+    assert_eq!(before.len(), after.len());
+    let changed: Vec<String> = before
+        .iter()
+        .zip(&after)
+        .filter(|(a, b)| a != b)
+        .map(|(a, _)| format!("{} {}", a["kind"], a["metadata"]["name"]))
+        .collect();
+    assert_eq!(changed, [r#""Cluster" "billing""#], "{changed:?}");
+}

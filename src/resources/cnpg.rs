@@ -229,13 +229,20 @@ pub fn plan(common: &Common) -> Vec<Planned> {
             recovery.insert("secret".into(), json!({"name": owner_secret}));
         }
     }
-    let mut cluster = common.object(
-        "cluster.json",
-        Kind::Cluster,
-        &names.cluster,
-        "database",
-        fields,
-    );
+    // The PostgreSQL version describes the Cluster alone: on every object (and pod template) a
+    // minor bump would touch objects and restart pods that do not run PostgreSQL.
+    let mut cluster = common
+        .object(
+            "cluster.json",
+            Kind::Cluster,
+            &names.cluster,
+            "database",
+            fields,
+        )
+        .with_label(
+            "app.kubernetes.io/version",
+            &values.postgres_version_label(),
+        );
     // Written on the Cluster so that `cnpgtp lint`, which reads only manifests, knows it.
     if let Some(reason) = &values.backup.disabled_reason
         && !values.backup.enabled

@@ -71,7 +71,8 @@ pub fn endpoints(values: &Values) -> Vec<Endpoint> {
     list
 }
 
-/// Labels shared by every endpoint of this cluster: what the role and agents select on.
+/// Labels shared by every endpoint of this cluster: what the role and agents select on. No
+/// version label: a tool or PostgreSQL upgrade must not rewrite every Teleport object.
 pub fn cluster_labels(values: &Values) -> BTreeMap<String, String> {
     let mut labels = values.teleport.labels.clone();
     for (key, value) in [
@@ -84,7 +85,6 @@ pub fn cluster_labels(values: &Values) -> BTreeMap<String, String> {
         ("cnpg_cluster", values.name.clone()),
         ("database", values.database.name.clone()),
         ("stage", values.stage.clone()),
-        ("cnpgtp_version", env!("CARGO_PKG_VERSION").to_string()),
     ] {
         labels.insert(key.to_string(), value);
     }
