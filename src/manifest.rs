@@ -170,10 +170,12 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// File name used by `--output-dir`: apply order, kind and name, so `ls` shows the order.
-    pub fn file_name(&self, position: usize) -> String {
+    /// File name used by `--output-dir`: kind and name only, so adding an object renames no
+    /// other file and a diff shows only what changed. The apply order is `kustomization.yaml`'s
+    /// and the sync waves'.
+    pub fn file_name(&self) -> String {
         format!(
-            "{position:02}-{}-{}.yaml",
+            "{}-{}.yaml",
             self.kind.as_str().to_lowercase(),
             self.object.name()
         )

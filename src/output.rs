@@ -71,8 +71,8 @@ pub fn stream(manifests: &[Manifest], format: Format) -> Result<String> {
 pub fn directory_files(manifests: &[Manifest], format: Format) -> Result<BTreeMap<String, String>> {
     let mut files = BTreeMap::new();
     let mut resources = Vec::new();
-    for (position, manifest) in manifests.iter().enumerate() {
-        let mut name = manifest.file_name(position + 1);
+    for manifest in manifests {
+        let mut name = manifest.file_name();
         let body = match format {
             Format::Yaml => format!("{HEADER}{}", object_yaml(manifest)?),
             Format::Json => {
@@ -81,7 +81,10 @@ pub fn directory_files(manifests: &[Manifest], format: Format) -> Result<BTreeMa
             }
         };
         resources.push(name.clone());
-        files.insert(name, body);
+        if files.insert(name.clone(), body).is_some() {
+            // Objects of one kind in two namespaces (none today): a bug, not a user error.
+            bail!("two objects would be written to {name}");
+        }
     }
     let kustomization = serde_json::json!({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
@@ -140,16 +143,67 @@ pub fn write_directories(targets: &BTreeMap<PathBuf, BTreeMap<String, String>>) 
     Ok(())
 }
 
+/// Database folders under a fleet's `root` that an earlier render wrote and this one does not
+/// produce (a database removed or renamed): folders holding a `kustomization.yaml` cnpgtp wrote.
+pub fn stale_databases(
+    root: &Path,
+    targets: &BTreeMap<PathBuf, BTreeMap<String, String>>,
+) -> Result<Vec<PathBuf>> {
+    let mut stale = Vec::new();
+    if !root.is_dir() {
+        return Ok(stale);
+    }
+    for entry in fs::read_dir(root).with_context(|| format!("listing {}", root.display()))? {
+        let path = entry?.path();
+        if path.is_dir()
+            && !targets.contains_key(&path)
+            && written_by_cnpgtp(&path.join("kustomization.yaml"))
+        {
+            stale.push(path);
+        }
+    }
+    stale.sort();
+    Ok(stale)
+}
+
+/// Removes the files cnpgtp wrote in a stale database folder, and the folder once it is empty
+/// (a user's own files keep it).
+pub fn remove_stale_database(dir: &Path) -> Result<()> {
+    for entry in fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_file() && written_by_cnpgtp(&path) {
+            fs::remove_file(&path).with_context(|| format!("removing stale {}", path.display()))?;
+        }
+    }
+    if fs::read_dir(dir)?.next().is_none() {
+        fs::remove_dir(dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    Ok(())
+}
+
 fn write_directory(dir: &Path, files: &BTreeMap<String, String>) -> Result<()> {
     let parent = dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    let staging = tempfile::Builder::new()
+    // Stage beside the directory, so a new one appears whole; when the parent is not writable
+    // (a container writing into a mounted `/out`), stage inside the directory itself.
+    let staging = match tempfile::Builder::new()
         .prefix(".cnpgtp-")
         .tempdir_in(parent)
-        .with_context(|| format!("creating a temporary directory in {}", parent.display()))?;
+    {
+        Ok(staging) => staging,
+        Err(_) if dir.is_dir() => tempfile::Builder::new()
+            .prefix(".cnpgtp-")
+            .tempdir_in(dir)
+            .with_context(|| format!("creating a temporary directory in {}", dir.display()))?,
+        Err(error) => {
+            return Err(error).with_context(|| {
+                format!("creating a temporary directory in {}", parent.display())
+            });
+        }
+    };
     for (name, body) in files {
         fs::write(staging.path().join(name), body).with_context(|| format!("writing {name}"))?;
     }

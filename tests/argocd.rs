@@ -401,3 +401,60 @@ fn data_survives_prune_and_delete() {
         "{opted_out:?}"
     );
 }
+
+/// A fleet keeps one layout whatever its size, removes the folders of databases it no longer
+/// renders, and `diff` shows a removed database as removed.
+#[test]
+fn fleets_track_added_and_removed_databases() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = |name: &str| {
+        let folder = dir.path().join("dbs").join(name);
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(
+            folder.join("values.yaml"),
+            "teleport:\n  registration: none\npooler:\n  enabled: false\n",
+        )
+        .unwrap();
+        folder.display().to_string()
+    };
+    let (orders, billing, third) = (database("orders"), database("billing"), database("third"));
+    let out = dir.path().join("out");
+    let out_str = out.to_str().unwrap();
+    // One database named as a positional argument already gets its own folder.
+    common::cnpgtp(&["render", &orders, "--output-dir", out_str]).unwrap();
+    assert!(out.join("orders/kustomization.yaml").is_file());
+    assert!(!out.join("kustomization.yaml").exists());
+    common::cnpgtp(&["render", &orders, &billing, "--output-dir", out_str]).unwrap();
+    assert!(out.join("orders/cluster-orders.yaml").is_file());
+    assert!(out.join("billing/cluster-billing.yaml").is_file());
+    std::fs::write(out.join("NOTES.md"), "ours\n").unwrap();
+    // Rendering `orders third` against the committed `orders billing`: billing shows as removed.
+    let (diff, code) = common::cnpgtp(&["diff", out_str, &orders, &third]).unwrap_err();
+    assert_eq!(code, 1);
+    let diff = diff.replace(out_str, "OUT");
+    assert!(
+        diff.contains("--- a/OUT/billing/cluster-billing.yaml\n+++ /dev/null"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("--- /dev/null\n+++ b/OUT/third/cluster-third.yaml"),
+        "{diff}"
+    );
+    // And rendering it removes billing/ (a user's file would keep the folder, not our files).
+    std::fs::write(out.join("billing/README.md"), "the billing team's notes\n").unwrap();
+    common::cnpgtp(&["render", &orders, &third, "--output-dir", out_str]).unwrap();
+    assert!(out.join("third/cluster-third.yaml").is_file());
+    let left: Vec<String> = std::fs::read_dir(out.join("billing"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["README.md"]);
+    assert!(out.join("NOTES.md").is_file());
+    std::fs::remove_file(out.join("billing/README.md")).unwrap();
+    common::cnpgtp(&["render", &orders, &third, "--output-dir", out_str]).unwrap();
+    // With no file of ours left, the folder is no database, and the render and diff agree.
+    assert_eq!(
+        common::cnpgtp(&["diff", out_str, &orders, &third]).unwrap(),
+        ""
+    );
+}

@@ -653,7 +653,7 @@ fn output_dir_never_overwrites_a_file_it_did_not_write() {
     .unwrap();
     let first = names(&out)
         .into_iter()
-        .find(|n| n.starts_with("01-"))
+        .find(|n| n.starts_with("serviceaccount-"))
         .unwrap();
     std::fs::remove_file(out.join(&first)).unwrap();
     std::fs::create_dir(out.join(&first)).unwrap();

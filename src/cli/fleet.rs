@@ -252,15 +252,18 @@ pub(super) fn render_all<T: Send>(
 }
 
 /// Where each database's files go under `--output-dir DIR` (DIR/<name>/ for several databases).
+/// Where each database's files go. One rule, whatever the count: databases named as positional
+/// FILE/DIR arguments (a fleet) each get `DIR/<name>/`, so adding a second database does not
+/// move the first; a render from `-f` files alone writes into `DIR/`.
 pub(super) fn directory_targets(
     dir: &Path,
+    fleet: bool,
     rendered: Vec<(String, BTreeMap<String, String>)>,
 ) -> BTreeMap<PathBuf, BTreeMap<String, String>> {
-    let several = rendered.len() > 1;
     rendered
         .into_iter()
         .map(|(name, files)| {
-            let target = if several {
+            let target = if fleet {
                 dir.join(name)
             } else {
                 dir.to_path_buf()

@@ -3,6 +3,7 @@
 //! stdout carries manifests only (ArgoCD applies whatever it reads there); every diagnostic goes
 //! to stderr, and on any error nothing at all is printed to stdout.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -187,8 +188,16 @@ fn render(args: &RenderArgs) -> Result<String, Failure> {
         }
         (Some(dir), format) => {
             let files = render_all(args, |m| output::directory_files(&m, format))?;
-            output::write_directories(&directory_targets(dir, files))
-                .map_err(|e| Failure::new(exit::IO, e))?;
+            let fleet = !args.databases.is_empty();
+            let targets = directory_targets(dir, fleet, files);
+            let io = |e| Failure::new(exit::IO, e);
+            output::write_directories(&targets).map_err(io)?;
+            // A database no longer rendered leaves no folder behind (only what cnpgtp wrote).
+            if fleet {
+                for stale in output::stale_databases(dir, &targets).map_err(io)? {
+                    output::remove_stale_database(&stale).map_err(io)?;
+                }
+            }
             Ok(String::new())
         }
     }
@@ -214,7 +223,14 @@ fn diff_inner(args: &DiffArgs) -> Result<Outcome, Failure> {
     }
     let format = args.render.format;
     let files = render_all(&args.render, |m| output::directory_files(&m, format))?;
-    let targets = directory_targets(&args.committed, files);
+    let fleet = !args.render.databases.is_empty();
+    let mut targets = directory_targets(&args.committed, fleet, files);
+    // Databases committed but no longer rendered show as removed.
+    if fleet {
+        let stale = output::stale_databases(&args.committed, &targets)
+            .map_err(|e| Failure::new(exit::TROUBLE, e))?;
+        targets.extend(stale.into_iter().map(|dir| (dir, BTreeMap::new())));
+    }
     let comparison = crate::diff::compare(&targets).map_err(|e| Failure::new(exit::IO, e))?;
     Ok(Outcome {
         stdout: comparison.text,
