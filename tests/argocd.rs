@@ -458,3 +458,42 @@ fn fleets_track_added_and_removed_databases() {
         ""
     );
 }
+
+/// Collisions are judged on (kind, namespace, name) over every rendered object.
+#[test]
+fn fleet_collisions_are_judged_on_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = |stem: &str, text: &str| {
+        let path = dir.path().join(format!("{stem}.yaml"));
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let shop = file("shop", "name: orders-db\nnamespace: shop\n");
+    let staging = file("staging", "name: orders-db\nnamespace: shop-staging\n");
+    // Same name in two namespaces: legal on stdout.
+    common::cnpgtp(&["render", &shop, &staging]).unwrap();
+    // ... but not in one --output-dir, where both would be DIR/orders-db/.
+    let out = dir.path().join("out");
+    let (err, code) = common::cnpgtp(&[
+        "render",
+        &shop,
+        &staging,
+        "--output-dir",
+        out.to_str().unwrap(),
+    ])
+    .unwrap_err();
+    assert_eq!(code, 1);
+    assert!(err.contains("would share"), "{err}");
+    assert!(!out.exists());
+    // Two databases registering the same Teleport database in the operator's namespace collide.
+    let same_teleport = file(
+        "other",
+        "name: other-db\nnamespace: shop\nteleport:\n  databaseName: shop-orders-db\n",
+    );
+    let (err, code) = common::cnpgtp(&["render", &shop, &same_teleport]).unwrap_err();
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("databases `orders-db` and `other-db` both render TeleportDatabaseV3 teleport/shop-orders-db-rw"),
+        "{err}"
+    );
+}

@@ -164,8 +164,12 @@ fn read_limited(path: &Path) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
 }
 
-/// One database's render: (warnings, name, finished output), or the problems with its values.
-type DatabaseResult<T> = Result<(Vec<Problem>, String, T), Problems>;
+/// (kind, namespace, name) of one rendered object.
+type ObjectId = (&'static str, String, String);
+
+/// One database's render: (warnings, name, its objects, finished output), or the problems with
+/// its values.
+type DatabaseResult<T> = Result<(Vec<Problem>, String, Vec<ObjectId>, T), Problems>;
 
 /// Renders every database the arguments name and hands each one's manifests to `finish`
 /// (serializing them, say) on the thread that rendered them, so a fleet's output is written on
@@ -204,8 +208,20 @@ pub(super) fn render_all<T: Send>(
                 let manifests = renderer
                     .render(&loaded.values)
                     .map_err(|e| Failure::new(exit::INTERNAL, e))?;
+                let ids = manifests
+                    .iter()
+                    .map(|m| {
+                        let namespace = m.object.metadata().namespace.clone().unwrap_or_default();
+                        (m.kind.as_str(), namespace, m.object.name().to_string())
+                    })
+                    .collect();
                 let finished = finish(manifests).map_err(|e| Failure::new(exit::INTERNAL, e))?;
-                Ok(Ok((loaded.warnings, loaded.values.name.clone(), finished)))
+                Ok(Ok((
+                    loaded.warnings,
+                    loaded.values.name.clone(),
+                    ids,
+                    finished,
+                )))
             }
             Err(problems) => Ok(Err(problems)),
         }
@@ -233,11 +249,18 @@ pub(super) fn render_all<T: Send>(
 
     let mut rendered = Vec::new();
     let mut all_problems = Vec::new();
+    let mut owners: BTreeMap<ObjectId, String> = BTreeMap::new();
     for result in results {
         match result? {
-            Ok((warnings, name, finished)) => {
+            Ok((warnings, name, ids, finished)) => {
                 for warning in &warnings {
                     eprintln!("warning: {warning}");
+                }
+                for id in ids {
+                    if let Some(first) = owners.get(&id) {
+                        return Err(collision(first, &name, &id));
+                    }
+                    owners.insert(id, name.clone());
                 }
                 rendered.push((name, finished));
             }
@@ -247,7 +270,6 @@ pub(super) fn render_all<T: Send>(
     if !all_problems.is_empty() {
         return Err(invalid(Problems(all_problems)));
     }
-    check_unique_names(&rendered)?;
     Ok(rendered)
 }
 
@@ -259,29 +281,44 @@ pub(super) fn directory_targets(
     dir: &Path,
     fleet: bool,
     rendered: Vec<(String, BTreeMap<String, String>)>,
-) -> BTreeMap<PathBuf, BTreeMap<String, String>> {
-    rendered
-        .into_iter()
-        .map(|(name, files)| {
-            let target = if fleet {
-                dir.join(name)
-            } else {
-                dir.to_path_buf()
-            };
-            (target, files)
-        })
-        .collect()
-}
-
-fn check_unique_names<T>(rendered: &[(String, T)]) -> Result<(), Failure> {
-    let mut seen = std::collections::BTreeSet::new();
-    for (name, _) in rendered {
-        if !seen.insert(name) {
+) -> Result<BTreeMap<PathBuf, BTreeMap<String, String>>, Failure> {
+    let mut targets = BTreeMap::new();
+    for (name, files) in rendered {
+        let target = if fleet {
+            dir.join(&name)
+        } else {
+            dir.to_path_buf()
+        };
+        if targets.insert(target, files).is_some() {
             return Err(Failure::new(
                 exit::INVALID,
-                anyhow::anyhow!("two databases are both named `{name}`: give each its own `name`"),
+                anyhow::anyhow!(
+                    "two databases named `{name}` would share {}: in one --output-dir each database needs its own name",
+                    dir.join(&name).display()
+                ),
             ));
         }
     }
-    Ok(())
+    Ok(targets)
+}
+
+/// Two databases of one fleet render the same object: applied together, one would overwrite
+/// the other. Databases may share a name in different namespaces; objects may not collide.
+fn collision(first: &str, second: &str, (kind, namespace, name): &ObjectId) -> Failure {
+    let object = if namespace.is_empty() {
+        format!("{kind} {name}")
+    } else {
+        format!("{kind} {namespace}/{name}")
+    };
+    let who = if first == second {
+        format!("two databases named `{first}`")
+    } else {
+        format!("databases `{first}` and `{second}`")
+    };
+    Failure::new(
+        exit::INVALID,
+        anyhow::anyhow!(
+            "{who} both render {object}: give them distinct names, namespaces or Teleport names (teleport.databaseName, teleport.role.name)"
+        ),
+    )
 }

@@ -189,7 +189,7 @@ fn render(args: &RenderArgs) -> Result<String, Failure> {
         (Some(dir), format) => {
             let files = render_all(args, |m| output::directory_files(&m, format))?;
             let fleet = !args.databases.is_empty();
-            let targets = directory_targets(dir, fleet, files);
+            let targets = directory_targets(dir, fleet, files)?;
             let io = |e| Failure::new(exit::IO, e);
             output::write_directories(&targets).map_err(io)?;
             // A database no longer rendered leaves no folder behind (only what cnpgtp wrote).
@@ -224,7 +224,7 @@ fn diff_inner(args: &DiffArgs) -> Result<Outcome, Failure> {
     let format = args.render.format;
     let files = render_all(&args.render, |m| output::directory_files(&m, format))?;
     let fleet = !args.render.databases.is_empty();
-    let mut targets = directory_targets(&args.committed, fleet, files);
+    let mut targets = directory_targets(&args.committed, fleet, files)?;
     // Databases committed but no longer rendered show as removed.
     if fleet {
         let stale = output::stale_databases(&args.committed, &targets)
