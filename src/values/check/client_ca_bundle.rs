@@ -6,7 +6,7 @@
 
 use super::Findings;
 use super::images::pinned_image;
-use super::syntax::{is_go_duration, is_quantity};
+use super::syntax::{is_go_duration, is_quantity, quantity_value};
 use crate::values::{BundleMechanism, SyncWorkload, Values};
 
 pub(super) fn check(values: &Values, f: &mut Findings) {
@@ -43,5 +43,18 @@ fn sync_workload(sync: &SyncWorkload, f: &mut Findings) {
                 "write e.g. `10m`, `64Mi` or `256Mi`",
             );
         }
+    }
+    // The API server refuses a container whose request exceeds its limit.
+    if let (Some(request), Some(limit)) = (
+        quantity_value(&resources.memory),
+        quantity_value(&resources.memory_limit),
+    ) && request > limit
+    {
+        f.error_pair(
+            "clientCaBundle.syncWorkload.resources.memory",
+            "clientCaBundle.syncWorkload.resources.memoryLimit",
+            "the memory request is above the memory limit: Kubernetes refuses the pod",
+            "make the request at most the limit",
+        );
     }
 }

@@ -169,6 +169,68 @@ pub fn is_go_duration(text: &str) -> bool {
     true
 }
 
+/// The value of a Kubernetes quantity (`256Mi` -> 268435456, `500m` -> 0.5), or `None`.
+pub fn quantity_value(text: &str) -> Option<f64> {
+    if !is_quantity(text) {
+        return None;
+    }
+    let digits = text
+        .bytes()
+        .take_while(|b| b.is_ascii_digit() || matches!(b, b'.' | b'+' | b'-'))
+        .count();
+    let number: f64 = text[..digits].parse().ok()?;
+    let scale = match &text[digits..] {
+        "" => 1.0,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024.0,
+        "Mi" => 1024.0_f64.powi(2),
+        "Gi" => 1024.0_f64.powi(3),
+        "Ti" => 1024.0_f64.powi(4),
+        "Pi" => 1024.0_f64.powi(5),
+        "Ei" => 1024.0_f64.powi(6),
+        exponent => 10.0_f64.powi(exponent.strip_prefix(['e', 'E'])?.parse().ok()?),
+    };
+    Some(number * scale)
+}
+
+/// A Go duration in seconds (`time.ParseDuration`: `87600h`, `1h30m`, `1.5h`), or `None`.
+pub fn go_duration_seconds(text: &str) -> Option<f64> {
+    if !is_go_duration(text) {
+        return None;
+    }
+    let mut total = 0.0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_digit() || *b == b'.')
+            .count();
+        let number: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let (unit, scale) = [
+            ("ns", 1e-9),
+            ("us", 1e-6),
+            ("µs", 1e-6),
+            ("ms", 1e-3),
+            ("s", 1.0),
+            ("m", 60.0),
+            ("h", 3600.0),
+        ]
+        .into_iter()
+        .filter(|(u, _)| rest.starts_with(u))
+        .max_by_key(|(u, _)| u.len())?;
+        total += number * scale;
+        rest = &rest[unit.len()..];
+    }
+    Some(total)
+}
+
 /// An argocd-vault-plugin placeholder such as `<path:kv/data/db#password>` or `<password>`.
 pub fn is_placeholder(text: &str) -> bool {
     let trimmed = text.trim();

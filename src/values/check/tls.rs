@@ -6,21 +6,27 @@
 
 use super::Findings;
 use super::secrets::secret_source;
-use super::syntax::{is_dns_name, is_go_duration, is_placeholder};
+use super::syntax::{go_duration_seconds, is_dns_name, is_placeholder};
 use crate::naming;
 use crate::values::{CaSource, ServerIssuerKind, Values, VaultAuthKind};
 
 pub(super) fn check(values: &Values, f: &mut Findings) {
     let t = &values.tls;
-    for (path, lifetime) in [
-        ("tls.clientCa", &t.client_ca),
-        ("tls.clientCertificates", &t.client_certificates),
+    for (path, duration, renew_before) in [
+        (
+            "tls.clientCa",
+            &t.client_ca.duration,
+            &t.client_ca.renew_before,
+        ),
+        (
+            "tls.clientCertificates",
+            &t.client_certificates.duration,
+            &t.client_certificates.renew_before,
+        ),
+        ("tls.server", &t.server.duration, &t.server.renew_before),
     ] {
-        duration(f, &format!("{path}.duration"), &lifetime.duration);
-        duration(f, &format!("{path}.renewBefore"), &lifetime.renew_before);
+        lifetime(f, path, duration, renew_before);
     }
-    duration(f, "tls.server.duration", &t.server.duration);
-    duration(f, "tls.server.renewBefore", &t.server.renew_before);
     for (i, name) in t.server.extra_dns_names.iter().enumerate() {
         if !is_dns_name(name) {
             f.error(
@@ -122,12 +128,51 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
     );
 }
 
-fn duration(f: &mut Findings, path: &str, text: &str) {
-    if !is_go_duration(text) {
+/// cert-manager's Certificate validation (`internal/apis/certmanager/validation/certificate.go`,
+/// `ValidateDuration`): `duration` at least `MinimumCertificateDuration` (1h), `renewBefore` at
+/// least `MinimumRenewBefore` (5m), and `renewBefore` shorter than `duration`; cert-manager's
+/// webhook refuses the Certificate otherwise.
+fn lifetime(f: &mut Findings, path: &str, duration: &str, renew_before: &str) {
+    const HOUR: f64 = 3600.0;
+    const FIVE_MINUTES: f64 = 300.0;
+    let duration_path = format!("{path}.duration");
+    let renew_path = format!("{path}.renewBefore");
+    let parsed = [(&duration_path, duration), (&renew_path, renew_before)].map(|(at, text)| {
+        let seconds = go_duration_seconds(text);
+        if seconds.is_none() {
+            f.error(
+                at,
+                "not a Go duration",
+                "write e.g. `2160h` (90 days) or `720h`",
+            );
+        }
+        seconds
+    });
+    let [Some(duration_s), Some(renew_s)] = parsed else {
+        return;
+    };
+    if duration_s < HOUR {
         f.error(
-            path,
-            "not a Go duration",
-            "write e.g. `2160h` (90 days) or `720h`",
+            &duration_path,
+            "cert-manager refuses a certificate duration under 1h",
+            "use 1h or more (the default is 2160h, 90 days)",
+        );
+    }
+    if renew_s < FIVE_MINUTES {
+        f.error(
+            &renew_path,
+            "cert-manager refuses a renewBefore under 5m",
+            "use 5m or more",
+        );
+    }
+    if renew_s >= duration_s {
+        f.error_pair(
+            &renew_path,
+            &duration_path,
+            format!(
+                "cert-manager refuses a certificate whose duration ({duration}) is not longer than renewBefore ({renew_before})"
+            ),
+            "make renewBefore shorter than the duration, e.g. a third of it",
         );
     }
 }
