@@ -1068,7 +1068,11 @@ const FIELDS: &[(&str, &str, &str)] = &[
         "vault",
         "<path:kv#secret-id-2>",
     ),
-    ("tls.server.vault.caBundle", "vault", "Y2EtYnVuZGxl"),
+    (
+        "tls.server.vault.caBundle",
+        "vault",
+        "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUIKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=",
+    ),
     (
         "tls.server.vault.kubernetes.certManagerNamespace",
         "vault-kubernetes",

@@ -72,6 +72,26 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
                     "`issuer: vault` needs the PKI sign path",
                     "set e.g. pki_int/sign/postgres",
                 );
+            } else if vault
+                .path
+                .as_ref()
+                .is_some_and(|p| p.split('/').any(|s| s == ".." || s == "."))
+            {
+                f.error(
+                    "tls.server.vault.path",
+                    "a Vault path with `.` or `..` segments",
+                    "write the sign path plainly, e.g. pki_int/sign/postgres",
+                );
+            }
+            if let Some(bundle) = &vault.ca_bundle
+                && !is_placeholder(bundle)
+                && !is_base64_pem(bundle)
+            {
+                f.error(
+                    "tls.server.vault.caBundle",
+                    "not base64 of PEM certificates: cert-manager refuses the Issuer",
+                    "write base64 of the CA's PEM (base64 -w0 ca.crt), or a <path:...> placeholder",
+                );
             }
             match vault.auth {
                 VaultAuthKind::AppRole => {
@@ -126,6 +146,18 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
         &values.teleport.database_client_ca,
         true,
     );
+}
+
+/// cert-manager decodes `vault.caBundle` and parses PEM certificates out of it.
+fn is_base64_pem(text: &str) -> bool {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .is_some_and(|pem| {
+            pem.contains("-----BEGIN CERTIFICATE-----") && pem.contains("-----END CERTIFICATE-----")
+        })
 }
 
 /// cert-manager's Certificate validation (`internal/apis/certmanager/validation/certificate.go`,
