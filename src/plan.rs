@@ -10,7 +10,7 @@ use serde_json::{Value as Json, json};
 
 use crate::manifest::Kind;
 use crate::naming::Names;
-use crate::values::Values;
+use crate::values::{Resources, Values};
 
 /// One object the plan says exists: its template, kind and template context.
 #[derive(Debug, Clone)]
@@ -106,4 +106,26 @@ impl<'a> Common<'a> {
             context,
         }
     }
+}
+
+/// A container's `resources` from values: the requests given, and memory as the limit too, so a
+/// process is never OOM-killed for using memory it was promised. Null when nothing is requested.
+pub fn container_resources(resources: &Resources) -> Json {
+    let mut requests = serde_json::Map::new();
+    let mut limits = serde_json::Map::new();
+    if let Some(cpu) = &resources.cpu {
+        requests.insert("cpu".into(), json!(cpu));
+    }
+    if let Some(memory) = &resources.memory {
+        requests.insert("memory".into(), json!(memory));
+        limits.insert("memory".into(), json!(memory));
+    }
+    if requests.is_empty() {
+        return Json::Null;
+    }
+    let mut out = json!({"requests": requests});
+    if !limits.is_empty() {
+        out["limits"] = Json::Object(limits);
+    }
+    out
 }

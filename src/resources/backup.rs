@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value as Json, json};
 
 use crate::manifest::Kind;
-use crate::plan::{Common, Planned};
+use crate::plan::{Common, Planned, container_resources};
 use crate::values::{
     BackupMethod, CredentialSource, ObjectStore, Provider, RecoverySource, Values,
 };
@@ -123,7 +123,7 @@ fn store_objects(
     // reads must not prune another cluster's backups.
     fields["retention_policy"] = json!(values.backup.retention_policy.as_ref().filter(|_| archive));
     fields["sidecar_resources"] = if archive {
-        sidecar_resources(values)
+        container_resources(&values.backup.sidecar_resources)
     } else {
         Json::Null
     };
@@ -138,27 +138,6 @@ fn store_objects(
         ),
     ));
     planned
-}
-
-fn sidecar_resources(values: &Values) -> Json {
-    let r = &values.backup.sidecar_resources;
-    let mut requests = serde_json::Map::new();
-    let mut limits = serde_json::Map::new();
-    if let Some(cpu) = &r.cpu {
-        requests.insert("cpu".into(), json!(cpu));
-    }
-    if let Some(memory) = &r.memory {
-        requests.insert("memory".into(), json!(memory));
-        limits.insert("memory".into(), json!(memory));
-    }
-    if requests.is_empty() {
-        return Json::Null;
-    }
-    let mut out = json!({"requests": requests});
-    if !limits.is_empty() {
-        out["limits"] = Json::Object(limits);
-    }
-    out
 }
 
 /// Adds ArgoCD's keep-on-prune-and-delete option when deletion protection is on.

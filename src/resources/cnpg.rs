@@ -21,7 +21,7 @@ use serde_json::{Value as Json, json};
 
 use crate::manifest::Kind;
 use crate::naming::POOLER_AUTH_ROLE;
-use crate::plan::{Common, Planned};
+use crate::plan::{Common, Planned, container_resources};
 use crate::resources::{backup, certs};
 use crate::values::{AntiAffinity, Values};
 
@@ -133,27 +133,6 @@ pub fn managed_roles(values: &Values) -> Json {
     Json::Array(roles)
 }
 
-fn quantity_resources(values: &Values) -> Json {
-    let r = &values.postgres.resources;
-    let mut requests = serde_json::Map::new();
-    let mut limits = serde_json::Map::new();
-    if let Some(cpu) = &r.cpu {
-        requests.insert("cpu".into(), json!(cpu));
-    }
-    if let Some(memory) = &r.memory {
-        requests.insert("memory".into(), json!(memory));
-        limits.insert("memory".into(), json!(memory));
-    }
-    if requests.is_empty() {
-        return Json::Null;
-    }
-    let mut out = json!({"requests": requests});
-    if !limits.is_empty() {
-        out["limits"] = Json::Object(limits);
-    }
-    out
-}
-
 pub fn plan(common: &Common) -> Vec<Planned> {
     let values = common.values;
     let names = &common.names;
@@ -207,7 +186,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
             "post_init_application_sql": post_init_application_sql(values),
             "storage": {"size": pg.storage.size, "storageClass": pg.storage.storage_class},
             "wal_storage": pg.wal_storage.size.as_ref().map(|size| json!({"size": size, "storageClass": pg.wal_storage.storage_class})),
-            "resources": quantity_resources(values),
+            "resources": container_resources(&pg.resources),
             "anti_affinity": match pg.pod_anti_affinity { AntiAffinity::Preferred => "preferred", AntiAffinity::Required => "required" },
             "node_selector": pg.node_selector,
             "topology_spread": topology_spread,
