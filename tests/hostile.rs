@@ -369,14 +369,14 @@ fn map_keys_with_dots_are_reported_at_the_users_line() {
     let file = temp_file(
         &dir,
         "dotted.yaml",
-        b"labels:\n  example.com/team: \"bad value!\"\npostgres:\n  parameters:\n    Bad.Key: \"1\"\n  nodeSelector:\n    kubernetes.io/os: \"a b\"\npooler:\n  parameters:\n    a.b: \"1\"\nteleport:\n  labels:\n    x.y/z: \"!\"\n",
+        b"labels:\n  example.com/team: \"bad value!\"\npostgres:\n  parameters:\n    bad.dotted.key: \"1\"\n  nodeSelector:\n    kubernetes.io/os: \"a b\"\npooler:\n  parameters:\n    a.b: \"1\"\nteleport:\n  labels:\n    x.y/z: \"!\"\n",
     );
     let stderr = refused(&["render", "-f", &file]);
     for (line, text) in [
         (2, "labels[\"example.com/team\"]: not a valid label value"),
         (
             5,
-            "postgres.parameters[\"Bad.Key\"]: not a PostgreSQL parameter name",
+            "postgres.parameters[\"bad.dotted.key\"]: must be a valid PostgreSQL configuration parameter name",
         ),
         (
             7,

@@ -12,6 +12,7 @@ mod client_ca_bundle;
 mod cron;
 mod images;
 mod names;
+mod parameters;
 mod pooler;
 mod postgres;
 mod recovery;
@@ -328,6 +329,7 @@ pub(super) fn domain(values: &Values, tree: &Tree) -> (Vec<Problem>, Vec<Problem
     };
     names::check(values, &mut f);
     postgres::check(values, &mut f);
+    parameters::check(values, &mut f);
     roles::check(values, &mut f);
     tls::check(values, &mut f);
     client_ca_bundle::check(values, &mut f);

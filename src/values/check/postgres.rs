@@ -12,41 +12,6 @@ use crate::values::{ImageFlavour, Values};
 /// PostgreSQL majors CloudNativePG 1.29/1.30 support.
 pub const SUPPORTED_MAJORS: std::ops::RangeInclusive<u32> = 14..=18;
 
-/// PostgreSQL parameters CloudNativePG fixes itself; setting them is rejected by its webhook or
-/// silently overridden.
-const FIXED_PARAMETERS: &[&str] = &[
-    "allow_system_table_mods",
-    "archive_cleanup_command",
-    "archive_command",
-    "archive_mode",
-    "config_file",
-    "data_directory",
-    "external_pid_file",
-    "hba_file",
-    "ident_file",
-    "listen_addresses",
-    "log_destination",
-    "log_directory",
-    "log_file_mode",
-    "log_filename",
-    "logging_collector",
-    "port",
-    "primary_conninfo",
-    "primary_slot_name",
-    "promote_trigger_file",
-    "recovery_target",
-    "restore_command",
-    "ssl",
-    "ssl_ca_file",
-    "ssl_cert_file",
-    "ssl_crl_file",
-    "ssl_key_file",
-    "ssl_passphrase_command",
-    "unix_socket_directories",
-    "unix_socket_group",
-    "unix_socket_permissions",
-];
-
 pub(super) fn check(values: &Values, f: &mut Findings) {
     let pg = &values.postgres;
     if !SUPPORTED_MAJORS.contains(&pg.major) {
@@ -121,27 +86,6 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
                 &format!("postgres.resources.{key}"),
                 "not a Kubernetes quantity",
                 "write e.g. `500m` (cpu) or `2Gi` (memory)",
-            );
-        }
-    }
-    for key in pg.parameters.keys() {
-        let valid = !key.is_empty()
-            && key
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
-        if !valid {
-            f.error_key(
-                "postgres.parameters",
-                key,
-                "not a PostgreSQL parameter name",
-                "parameter names are lower case, e.g. `max_connections`",
-            );
-        } else if FIXED_PARAMETERS.contains(&key.as_str()) {
-            f.error_key(
-                "postgres.parameters",
-                key,
-                "CloudNativePG manages this parameter itself",
-                "remove it",
             );
         }
     }
