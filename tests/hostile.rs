@@ -771,7 +771,13 @@ impl Field {
             };
         }
         if self.key_slot {
-            *node = json!({ text: self.entry_value });
+            // An entry beside those the context holds (e.g. the other credential keys).
+            if !node.is_object() {
+                *node = json!({});
+            }
+            node.as_object_mut()
+                .unwrap()
+                .insert(text.to_string(), json!(self.entry_value));
         } else {
             *node = Json::String(text.to_string());
         }
@@ -908,6 +914,91 @@ fn schema_string_fields() -> BTreeSet<String> {
     out
 }
 
+/// An object store in `bucket` for the store contexts; `variant` picks how it authenticates:
+/// "" a Secret by name, `keys` that Secret with its key names, `gcs` a Google Cloud Storage
+/// bucket, `placeholders` a Secret rendered from placeholders, `wi` workload identity, `ca` an
+/// S3-compatible endpoint with its CA.
+fn object_store(variant: &str, bucket: &str) -> Json {
+    let path = format!("s3://{bucket}/db/");
+    let secret = json!({"secretName": format!("{bucket}-credentials")});
+    match variant {
+        "" => json!({"destinationPath": path, "credentials": secret}),
+        "keys" => json!({"destinationPath": path, "credentials": {
+            "secretName": format!("{bucket}-credentials"),
+            "keys": {"accessKeyId": "S3_ID", "secretAccessKey": "S3_SECRET"},
+        }}),
+        "gcs" => json!({"provider": "gcs", "destinationPath": format!("gs://{bucket}/db/"),
+            "credentials": secret}),
+        "placeholders" => json!({"destinationPath": path, "credentials": {"placeholders": {
+            "ACCESS_KEY_ID": format!("<path:kv/data/{bucket}#id>"),
+            "ACCESS_SECRET_KEY": format!("<path:kv/data/{bucket}#secret>"),
+        }}}),
+        "wi" => json!({"destinationPath": path, "credentials": {
+            "source": "workloadIdentity",
+            "workloadIdentity": format!("arn:aws:iam::123456789012:role/{bucket}"),
+        }}),
+        "ca" => json!({"destinationPath": path, "credentials": secret,
+            "endpointUrl": "https://minio.storage.svc:9000",
+            "endpointCa": {"secretName": "minio-ca", "key": "ca.crt"}}),
+        other => panic!("no object store variant {other}"),
+    }
+}
+
+/// `backup`, enabled, archiving into `store`, with one schedule (list items get no defaults).
+fn backup_with(store: Json) -> Json {
+    let mut backup = json!({"enabled": true,
+        "schedules": [{"name": "daily", "schedule": "0 0 3 * * *"}]});
+    backup["objectStore"] = store;
+    backup
+}
+
+/// A recovery from another cluster's archive (`legacy-db` in `legacy-backups`), this cluster
+/// archiving into its own bucket; `target` is `recovery.target`.
+fn recovery_with(variant: &str, target: Json) -> Json {
+    let mut store = object_store(variant, "legacy-backups");
+    store["serverName"] = json!("legacy-db");
+    let mut values = json!({
+        "backup": backup_with(object_store("", "appdb-backups")),
+        "recovery": {"enabled": true},
+    });
+    values["recovery"]["objectStore"] = store;
+    values["recovery"]["target"] = target;
+    values
+}
+
+/// A demotion token as CloudNativePG writes it in `status.demotionToken` (base64 of JSON).
+const PROMOTION_TOKEN: &str = "eyJsYXRlc3RDaGVja3BvaW50VGltZWxpbmVJRCI6IjEiLCJyZWRvV2FsRmlsZSI6IjAwMDAwMDAxMDAwMDAwMDAwMDAwMDAwMyIsImRhdGFiYXNlU3lzdGVtSWRlbnRpZmllciI6Ijc0NDAwMDAwMDAwMDAwMDAwMDEiLCJsYXRlc3RDaGVja3BvaW50UkVET0xvY2F0aW9uIjoiMC8zMDAwMDI4IiwidGltZU9mTGF0ZXN0Q2hlY2twb2ludCI6Ik1vbiBOb3YgMzAgMTQ6MDA6MDAgMjAyNiIsIm9wZXJhdG9yVmVyc2lvbiI6IjEuMzAuMCJ9";
+
+/// A distributed topology of this cluster (`appdb`, archiving into its own bucket) and
+/// `appdb-east` (reached through `store`), `appdb-east` being primary; the keys of `changes`
+/// replace those of `replica`.
+fn replica_with(store: Json, changes: Json) -> Json {
+    let mut spec = json!({"primary": "appdb-east", "source": "appdb-east",
+        "externalClusters": [{"name": "appdb-east"}]});
+    spec["externalClusters"][0]["objectStore"] = store;
+    let Json::Object(changes) = changes else {
+        panic!("changes to `replica` are a mapping")
+    };
+    for (key, value) in changes {
+        spec[key] = value;
+    }
+    let mut values = json!({"backup": backup_with(object_store("", "appdb-backups"))});
+    values["replica"] = spec;
+    values
+}
+
+/// The contexts of the object store fields: `backup`, `recovery` or `replica`, then `-` and an
+/// `object_store` variant.
+fn store_context(name: &str) -> Option<Json> {
+    let (place, variant) = name.split_once('-').unwrap_or((name, ""));
+    Some(match place {
+        "backup" => json!({"backup": backup_with(object_store(variant, "appdb-backups"))}),
+        "recovery" => recovery_with(variant, json!({})),
+        "replica" => replica_with(object_store(variant, "east-backups"), json!({})),
+        _ => return None,
+    })
+}
+
 /// Contexts some fields need to be rendered at all.
 fn context(name: &str) -> Json {
     let proxy = "teleport.example.com:443";
@@ -947,7 +1038,43 @@ fn context(name: &str) -> Json {
             "existingSecret": null, "pem": "<path:kv#teleport-ca>",
         }}}),
         "role-render" => json!({"teleport": {"role": {"render": true}}}),
-        other => panic!("no context {other}"),
+        // Backups off on purpose: the reason is written on the Cluster.
+        "no-backup" => json!({"backup": {"enabled": false, "disabledReason": "scratch data"}}),
+        "snapshots" => json!({"backup": {"volumeSnapshot": {"className": "csi-snapclass"}}}),
+        "recovery-snapshot" => json!({"recovery": {"enabled": true, "source": "volumeSnapshot",
+            "volumeSnapshots": {"storage": "appdb-pgdata-snap", "walStorage": "appdb-wal-snap"}}}),
+        // Recovery targets are mutually exclusive: one context each; name and xid need a
+        // backup to start from.
+        "recovery-time" => recovery_with("", json!({"time": "2026-11-30T14:00:00Z"})),
+        "recovery-lsn" => recovery_with("", json!({"lsn": "0/3000060"})),
+        "recovery-name" => recovery_with(
+            "",
+            json!({"name": "before-migration", "backupId": "20261130T020000"}),
+        ),
+        "recovery-xid" => {
+            recovery_with("", json!({"xid": "1234567", "backupId": "20261130T020000"}))
+        }
+        // Two members besides this cluster: the one under test is referenced by nothing.
+        "replica-members" => replica_with(
+            object_store("", "east-backups"),
+            json!({"externalClusters": [
+                {"name": "appdb-west", "objectStore": object_store("", "west-backups")},
+                {"name": "appdb-east", "objectStore": object_store("", "east-backups")},
+            ]}),
+        ),
+        // A standalone, delayed replica of appdb-east (no backup needed).
+        "replica-standalone" => json!({"replica": {
+            "enabled": true, "source": "appdb-east", "minApplyDelay": "30m",
+            "externalClusters": [
+                {"name": "appdb-east", "objectStore": object_store("", "east-backups")},
+            ],
+        }}),
+        // The switchover: this cluster becomes primary with the old primary's demotion token.
+        "replica-self-primary" => replica_with(
+            object_store("", "east-backups"),
+            json!({"primary": "appdb", "promotionToken": PROMOTION_TOKEN}),
+        ),
+        other => store_context(other).unwrap_or_else(|| panic!("no context {other}")),
     }
 }
 
@@ -956,6 +1083,82 @@ fn context(name: &str) -> Json {
 const FIELDS: &[(&str, &str, &str)] = &[
     ("access.readUser.name", "", "reader_x"),
     ("access.writeUser.name", "", "writer_x"),
+    (
+        "backup.disabledReason",
+        "no-backup",
+        "rebuilt nightly from the warehouse",
+    ),
+    (
+        "backup.objectStore.credentials.keys.<key>",
+        "backup-keys",
+        "region",
+    ),
+    (
+        "backup.objectStore.credentials.keys.*",
+        "backup-keys",
+        "S3_KEY_ID",
+    ),
+    (
+        "backup.objectStore.credentials.placeholders.<key>",
+        "backup-gcs",
+        "credentials.json",
+    ),
+    (
+        "backup.objectStore.credentials.placeholders.*",
+        "backup-placeholders",
+        "<path:kv/data/s3#key-id>",
+    ),
+    (
+        "backup.objectStore.credentials.secretName",
+        "backup",
+        "s3-credentials-2",
+    ),
+    (
+        "backup.objectStore.credentials.workloadIdentity",
+        "backup-wi",
+        "arn:aws:iam::123456789012:role/appdb-2",
+    ),
+    ("backup.objectStore.data.compression", "backup", "bzip2"),
+    ("backup.objectStore.data.encryption", "backup", "AES256"),
+    (
+        "backup.objectStore.destinationPath",
+        "backup",
+        "s3://bucket-2/postgres/",
+    ),
+    (
+        "backup.objectStore.endpointCa.key",
+        "backup-ca",
+        "minio-ca.pem",
+    ),
+    (
+        "backup.objectStore.endpointCa.secretName",
+        "backup-ca",
+        "minio-ca-2",
+    ),
+    (
+        "backup.objectStore.endpointUrl",
+        "backup",
+        "https://s3.eu-west-1.amazonaws.com",
+    ),
+    ("backup.objectStore.serverName", "backup", "appdb-v2"),
+    ("backup.objectStore.wal.compression", "backup", "zstd"),
+    ("backup.objectStore.wal.encryption", "backup", "aws:kms"),
+    ("backup.retentionPolicy", "backup", "4w"),
+    ("backup.schedules[].name", "backup", "nightly"),
+    ("backup.schedules[].schedule", "backup", "0 30 2 * * 1-5"),
+    ("backup.schedules[].target", "backup", "primary"),
+    ("backup.sidecarResources.cpu", "backup", "150m"),
+    ("backup.sidecarResources.memory", "backup", "300Mi"),
+    (
+        "backup.volumeSnapshot.className",
+        "snapshots",
+        "csi-snapclass-2",
+    ),
+    (
+        "backup.volumeSnapshot.walClassName",
+        "snapshots",
+        "csi-wal-snapclass",
+    ),
     ("clientCaBundle.refreshInterval", "", "15m"),
     (
         "clientCaBundle.syncWorkload.image",
@@ -1011,6 +1214,177 @@ const FIELDS: &[(&str, &str, &str)] = &[
     ),
     ("postgres.walStorage.size", "", "3Gi"),
     ("postgres.walStorage.storageClass", "", "wal-ssd"),
+    (
+        "recovery.objectStore.credentials.keys.<key>",
+        "recovery-keys",
+        "region",
+    ),
+    (
+        "recovery.objectStore.credentials.keys.*",
+        "recovery-keys",
+        "S3_KEY_ID",
+    ),
+    (
+        "recovery.objectStore.credentials.placeholders.<key>",
+        "recovery-gcs",
+        "credentials.json",
+    ),
+    (
+        "recovery.objectStore.credentials.placeholders.*",
+        "recovery-placeholders",
+        "<path:kv/data/s3#key-id>",
+    ),
+    (
+        "recovery.objectStore.credentials.secretName",
+        "recovery",
+        "s3-credentials-2",
+    ),
+    (
+        "recovery.objectStore.credentials.workloadIdentity",
+        "recovery-wi",
+        "arn:aws:iam::123456789012:role/appdb-2",
+    ),
+    ("recovery.objectStore.data.compression", "recovery", "bzip2"),
+    ("recovery.objectStore.data.encryption", "recovery", "AES256"),
+    (
+        "recovery.objectStore.destinationPath",
+        "recovery",
+        "s3://bucket-2/postgres/",
+    ),
+    (
+        "recovery.objectStore.endpointCa.key",
+        "recovery-ca",
+        "minio-ca.pem",
+    ),
+    (
+        "recovery.objectStore.endpointCa.secretName",
+        "recovery-ca",
+        "minio-ca-2",
+    ),
+    (
+        "recovery.objectStore.endpointUrl",
+        "recovery",
+        "https://s3.eu-west-1.amazonaws.com",
+    ),
+    (
+        "recovery.objectStore.serverName",
+        "recovery",
+        "legacy-db-v2",
+    ),
+    ("recovery.objectStore.wal.compression", "recovery", "zstd"),
+    ("recovery.objectStore.wal.encryption", "recovery", "aws:kms"),
+    (
+        "recovery.target.backupId",
+        "recovery-name",
+        "20261201T030000",
+    ),
+    ("recovery.target.lsn", "recovery-lsn", "1A/3000028"),
+    ("recovery.target.name", "recovery-name", "after-import"),
+    (
+        "recovery.target.time",
+        "recovery-time",
+        "2026-12-01 09:30:00+01",
+    ),
+    ("recovery.target.timeline", "recovery", "latest"),
+    ("recovery.target.xid", "recovery-xid", "7654321"),
+    (
+        "recovery.volumeSnapshots.storage",
+        "recovery-snapshot",
+        "appdb-pgdata-snap-2",
+    ),
+    (
+        "recovery.volumeSnapshots.walStorage",
+        "recovery-snapshot",
+        "appdb-wal-snap-2",
+    ),
+    (
+        "replica.externalClusters[].name",
+        "replica-members",
+        "appdb-south",
+    ),
+    (
+        "replica.externalClusters[].objectStore.credentials.keys.<key>",
+        "replica-keys",
+        "region",
+    ),
+    (
+        "replica.externalClusters[].objectStore.credentials.keys.*",
+        "replica-keys",
+        "S3_KEY_ID",
+    ),
+    (
+        "replica.externalClusters[].objectStore.credentials.placeholders.<key>",
+        "replica-gcs",
+        "credentials.json",
+    ),
+    (
+        "replica.externalClusters[].objectStore.credentials.placeholders.*",
+        "replica-placeholders",
+        "<path:kv/data/s3#key-id>",
+    ),
+    (
+        "replica.externalClusters[].objectStore.credentials.secretName",
+        "replica",
+        "s3-credentials-2",
+    ),
+    (
+        "replica.externalClusters[].objectStore.credentials.workloadIdentity",
+        "replica-wi",
+        "arn:aws:iam::123456789012:role/appdb-2",
+    ),
+    (
+        "replica.externalClusters[].objectStore.data.compression",
+        "replica",
+        "bzip2",
+    ),
+    (
+        "replica.externalClusters[].objectStore.data.encryption",
+        "replica",
+        "AES256",
+    ),
+    (
+        "replica.externalClusters[].objectStore.destinationPath",
+        "replica",
+        "s3://bucket-2/postgres/",
+    ),
+    (
+        "replica.externalClusters[].objectStore.endpointCa.key",
+        "replica-ca",
+        "minio-ca.pem",
+    ),
+    (
+        "replica.externalClusters[].objectStore.endpointCa.secretName",
+        "replica-ca",
+        "minio-ca-2",
+    ),
+    (
+        "replica.externalClusters[].objectStore.endpointUrl",
+        "replica",
+        "https://s3.eu-west-1.amazonaws.com",
+    ),
+    (
+        "replica.externalClusters[].objectStore.serverName",
+        "replica",
+        "appdb-east-v2",
+    ),
+    (
+        "replica.externalClusters[].objectStore.wal.compression",
+        "replica",
+        "zstd",
+    ),
+    (
+        "replica.externalClusters[].objectStore.wal.encryption",
+        "replica",
+        "aws:kms",
+    ),
+    ("replica.minApplyDelay", "replica-standalone", "1h30m"),
+    ("replica.primary", "replica-members", "appdb-west"),
+    (
+        "replica.promotionToken",
+        "replica-self-primary",
+        "eyJsYXRlc3RDaGVja3BvaW50VGltZWxpbmVJRCI6IjEiLCJyZWRvV2FsRmlsZSI6IjAwMDAwMDAxMDAwMDAwMDAwMDAwMDAwMyIsImRhdGFiYXNlU3lzdGVtSWRlbnRpZmllciI6Ijc0NDAwMDAwMDAwMDAwMDAwMDEiLCJsYXRlc3RDaGVja3BvaW50UkVET0xvY2F0aW9uIjoiMC8zMDAwMDI4IiwidGltZU9mTGF0ZXN0Q2hlY2twb2ludCI6Ik1vbiBOb3YgMzAgMTQ6MDA6MDAgMjAyNiIsIm9wZXJhdG9yVmVyc2lvbiI6IjEuMzAuMSJ9",
+    ),
+    ("replica.source", "replica-members", "appdb-west"),
     ("roles[].comment", "roles", "reports only"),
     ("roles[].inRoles[]", "roles", "pg_read_all_stats"),
     ("roles[].name", "roles", "analyst"),
@@ -1103,17 +1477,49 @@ const FIELDS: &[(&str, &str, &str)] = &[
 
 /// The fixed entry of each map: (map, key, value).
 const MAP_ENTRIES: &[(&str, &str, &str)] = &[
+    (
+        "backup.objectStore.credentials.keys",
+        "accessKeyId",
+        "S3_REGION",
+    ),
+    (
+        "backup.objectStore.credentials.placeholders",
+        "ACCESS_KEY_ID",
+        "<path:kv/data/gcs#service-account.json>",
+    ),
     ("labels", "team", "blue"),
     ("pooler.parameters", "server_check_query", "select 1"),
     ("postgres.nodeSelector", "disktype", "ssd"),
     ("postgres.parameters", "work_mem", "64MB"),
+    (
+        "recovery.objectStore.credentials.keys",
+        "accessKeyId",
+        "S3_REGION",
+    ),
+    (
+        "recovery.objectStore.credentials.placeholders",
+        "ACCESS_KEY_ID",
+        "<path:kv/data/gcs#service-account.json>",
+    ),
+    (
+        "replica.externalClusters.objectStore.credentials.keys",
+        "accessKeyId",
+        "S3_REGION",
+    ),
+    (
+        "replica.externalClusters.objectStore.credentials.placeholders",
+        "ACCESS_KEY_ID",
+        "<path:kv/data/gcs#service-account.json>",
+    ),
     ("teleport.labels", "team", "blue"),
 ];
 
 /// Fields from which object names derive.
 const NAME_FIELDS: &[&str] = &[
+    "backup.schedules[].name",
     "name",
     "namespace",
+    "replica.externalClusters[].name",
     "teleport.databaseName",
     "teleport.role.name",
 ];

@@ -1019,3 +1019,116 @@ fn a_pod_the_api_server_refuses_is_an_error() {
         "is listed twice",
     );
 }
+
+#[test]
+fn a_pooler_that_lets_clients_in_unauthenticated_is_an_error() {
+    let rendered = render(&[]);
+    let trusting = edit(&rendered, Kind::Pooler, "appdb-pooler-rw", |pooler| {
+        pooler["spec"]["pgbouncer"]["parameters"]["auth_type"] = serde_json::json!("trust");
+    });
+    assert_error(
+        &trusting,
+        Rule::Authentication,
+        "Pooler",
+        "appdb-pooler-rw",
+        "auth_type is `trust`",
+    );
+}
+
+/// The rendered objects in JSON form with `edit` applied to `kind`/`name`: objects as `cnpgtp
+/// lint` reads them back from files, where fields cnpgtp never renders can appear.
+fn edit_json(
+    manifests: &[Manifest],
+    kind: &str,
+    name: &str,
+    edit: impl Fn(&mut Json),
+) -> Vec<Json> {
+    let mut objects: Vec<Json> = manifests
+        .iter()
+        .map(|m| serde_json::to_value(&m.object).expect("a manifest serializes"))
+        .collect();
+    let target = objects
+        .iter_mut()
+        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name} in the render"));
+    edit(target);
+    objects
+}
+
+#[track_caller]
+fn assert_cel(objects: &[Json], kind: &str, name: &str, needle: &str, present: bool) {
+    let crds = crds().expect("the CRDs are loaded");
+    let findings = lint::lint_objects(objects, Some(crds));
+    let messages: Vec<String> = findings
+        .iter()
+        .filter(|f| f.rule == Rule::Schema && f.kind == kind && f.name == name)
+        .map(|f| format!("{:?}: {}", f.severity, f.message))
+        .collect();
+    let hit = messages
+        .iter()
+        .any(|m| m.starts_with("Error") && m.contains(needle));
+    assert_eq!(hit, present, "{kind} {name}: `{needle}` in {messages:?}");
+}
+
+#[test]
+fn crd_cel_rules_refuse_what_the_api_server_would() {
+    if crds().is_none() {
+        return;
+    }
+    let production = render_file("values/production.yaml");
+    let clean = edit_json(&production, "Cluster", "billing", |_| {});
+    assert!(errors(&lint::lint_objects(&clean, crds())).is_empty());
+    // ObjectStore: `!has(self.serverName)` (the plugin parameter names the server).
+    let named = edit_json(&production, "ObjectStore", "billing-backup", |store| {
+        store["spec"]["configuration"]["serverName"] = json!("billing");
+    });
+    let needle = "use the 'serverName' plugin parameter in the Cluster resource";
+    assert_cel(&named, "ObjectStore", "billing-backup", needle, true);
+    assert_cel(&clean, "ObjectStore", "billing-backup", needle, false);
+    // A rule on a list item's string: no `--log-level` in additionalContainerArgs.
+    let args = edit_json(&production, "ObjectStore", "billing-backup", |store| {
+        store["spec"]["instanceSidecarConfiguration"]["additionalContainerArgs"] =
+            json!(["--log-level=debug"]);
+    });
+    assert_cel(&args, "ObjectStore", "billing-backup", "--log-level", true);
+    let other_args = edit_json(&production, "ObjectStore", "billing-backup", |store| {
+        store["spec"]["instanceSidecarConfiguration"]["additionalContainerArgs"] =
+            json!(["--verbose"]);
+    });
+    assert_cel(
+        &other_args,
+        "ObjectStore",
+        "billing-backup",
+        "--log-level",
+        false,
+    );
+    // Cluster: `!(has(self.imageCatalogRef) && has(self.imageName))`, and the nested
+    // `self.kind == 'ImageCatalog' || self.kind == 'ClusterImageCatalog'`.
+    let catalog = json!({"apiGroup": "postgresql.cnpg.io", "kind": "ClusterImageCatalog",
+        "name": "postgresql", "major": 18});
+    let both = edit_json(&production, "Cluster", "billing", |cluster| {
+        cluster["spec"]["imageCatalogRef"] = catalog.clone();
+    });
+    let exclusive = "imageName and imageCatalogRef are mutually exclusive";
+    assert_cel(&both, "Cluster", "billing", exclusive, true);
+    assert_cel(&both, "Cluster", "billing", "Only image catalogs", false);
+    let catalog_only = edit_json(&production, "Cluster", "billing", |cluster| {
+        let spec = cluster["spec"].as_object_mut().unwrap();
+        spec.remove("imageName");
+        spec.insert("imageCatalogRef".into(), catalog.clone());
+    });
+    assert_cel(&catalog_only, "Cluster", "billing", exclusive, false);
+    let wrong_kind = edit_json(&production, "Cluster", "billing", |cluster| {
+        let spec = cluster["spec"].as_object_mut().unwrap();
+        spec.remove("imageName");
+        spec.insert("imageCatalogRef".into(), catalog.clone());
+        spec["imageCatalogRef"]["kind"] = json!("ConfigMap");
+    });
+    assert_cel(
+        &wrong_kind,
+        "Cluster",
+        "billing",
+        "Only image catalogs",
+        true,
+    );
+}

@@ -775,7 +775,32 @@ fn values_files() -> Vec<PathBuf> {
         found.sort();
         files.extend(found);
     }
+    files.retain(|file| bootstraps_with_initdb(file));
     files
+}
+
+/// Whether the file's Cluster starts from an empty database (`bootstrap.initdb`), as the suite
+/// brings it up; clusters restored from a backup or replicating another cluster
+/// (`values/restore.yaml`, `values/replica.yaml`) are brought up by `tests/backup.rs`. A file that
+/// does not render stays in, so its error is reported.
+fn bootstraps_with_initdb(file: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return true;
+    };
+    let sources = vec![cnpgtp::values::Source {
+        name: file.display().to_string(),
+        text,
+    }];
+    let Ok(loaded) = cnpgtp::values::load(&sources, &[]) else {
+        return true;
+    };
+    let Ok(manifests) = cnpgtp::render::Renderer::new().render(&loaded.values) else {
+        return true;
+    };
+    manifests.into_iter().all(|manifest| match manifest.object {
+        Object::Cluster(cluster) => cluster.spec.bootstrap.initdb.is_some(),
+        _ => true,
+    })
 }
 
 /// The suite's cases, or `None` when the tools are missing outside CI (the test then passes

@@ -30,6 +30,7 @@ use std::fmt;
 
 use serde_json::Value as Json;
 
+mod cel;
 pub mod crd_schema;
 mod objects;
 mod pod_security;
@@ -68,6 +69,8 @@ pub enum Rule {
     Reference,
     /// TLS is off or does not verify the peer.
     Tls,
+    /// Clients are let in without proving who they are.
+    Authentication,
     /// A rendered Secret holds a secret in plain text (not an argocd-vault-plugin placeholder).
     PlaintextSecret,
     /// The PostgreSQL superuser can log in over the network.
@@ -93,6 +96,7 @@ impl Rule {
         match self {
             Rule::Reference => "reference",
             Rule::Tls => "tls",
+            Rule::Authentication => "authentication",
             Rule::PlaintextSecret => "plaintext-secret",
             Rule::SuperuserAccess => "superuser-access",
             Rule::PodSecurity => "pod-security",

@@ -1,7 +1,9 @@
 //! Schemas: with CRD schemas loaded (`cnpgtp lint --crds DIR`, see [`crd_schema`](super::crd_schema)),
-//! every custom resource is validated as the API server would, so an unknown or mistyped field
-//! fails here rather than at `kubectl apply`. A custom resource no loaded CRD covers draws a
-//! warning: it was not validated. Kinds built into Kubernetes have no CRD and are skipped.
+//! every custom resource is validated as the API server would, so an unknown or mistyped field,
+//! or a value a CRD's CEL rule (`x-kubernetes-validations`) refuses, fails here rather than at
+//! `kubectl apply`. A custom resource no loaded CRD covers draws a warning: it was not validated;
+//! so does a CEL rule cnpgtp cannot evaluate. Kinds built into Kubernetes have no CRD and are
+//! skipped.
 
 use serde_json::Value as Json;
 
@@ -22,6 +24,14 @@ pub(super) fn schema(crds: &CrdSchemas, out: &mut Out) {
         Some(errors) => {
             for error in errors {
                 out.push(Severity::Error, Rule::Schema, error);
+            }
+            for finding in crds.cel_findings(out.object) {
+                let severity = if finding.error {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                };
+                out.push(severity, Rule::Schema, finding.message);
             }
         }
         None if !is_core(out.object) => {

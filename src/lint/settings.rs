@@ -85,6 +85,13 @@ pub(super) fn risky_settings(out: &mut Out) {
                 ),
                 _ => {}
             }
+            if let Some(m @ ("trust" | "any" | "plain")) = mode("auth_type").as_deref() {
+                out.push(
+                    Severity::Error,
+                    Rule::Authentication,
+                    format!("spec.pgbouncer.parameters.auth_type is `{m}`: clients get through PgBouncer without proving who they are (or send passwords in clear text); remove it or use scram-sha-256"),
+                );
+            }
             if let Some(m @ ("disable" | "allow" | "prefer")) =
                 mode("client_tls_sslmode").as_deref()
             {

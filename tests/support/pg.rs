@@ -168,6 +168,12 @@ fn discover() -> Result<Tools, String> {
         "no PostgreSQL server binaries (initdb, pg_ctl, postgres) in /usr/lib/postgresql/*/bin \
          or `pg_config --bindir`; install the Debian `postgresql` package",
     )?;
+    discover_in(bindir)
+}
+
+/// The tools with the server binaries of `bindir` (which may hold no `psql`: then the one on
+/// `PATH`, which speaks to newer servers too).
+fn discover_in(bindir: PathBuf) -> Result<Tools, String> {
     let psql = if bindir.join("psql").is_file() {
         bindir.join("psql")
     } else {
@@ -254,6 +260,27 @@ fn discover() -> Result<Tools, String> {
 pub fn tools() -> Result<&'static Tools, String> {
     static TOOLS: OnceLock<Result<Tools, String>> = OnceLock::new();
     TOOLS.get_or_init(discover).as_ref().map_err(Clone::clone)
+}
+
+/// The tools with the server binaries in `bindir` (one PostgreSQL major of several), found once
+/// per directory and kept for the life of the process.
+pub fn tools_in(bindir: &Path) -> Result<&'static Tools, String> {
+    static FOUND: Mutex<Vec<(PathBuf, &'static Tools)>> = Mutex::new(Vec::new());
+    let mut found = FOUND
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, tools)) = found.iter().find(|(dir, _)| dir == bindir) {
+        return Ok(tools);
+    }
+    let tools: &'static Tools = Box::leak(Box::new(discover_in(bindir.to_path_buf())?));
+    found.push((bindir.to_path_buf(), tools));
+    Ok(tools)
+}
+
+/// The major of the server binaries in `tools` (`postgres (PostgreSQL) 17.10` is 17).
+pub fn server_major(tools: &Tools) -> Option<u32> {
+    let version = tools.server_version.split_whitespace().nth(2)?;
+    version.split('.').next()?.parse().ok()
 }
 
 impl Tools {

@@ -305,7 +305,9 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
         object_store(f, "backup.objectStore", &b.object_store);
     }
     if let Some(policy) = &b.retention_policy {
-        let (number, unit) = policy.split_at(policy.len().saturating_sub(1));
+        // Split on a character boundary: the last character may be more than one byte.
+        let unit_at = policy.char_indices().last().map_or(0, |(at, _)| at);
+        let (number, unit) = policy.split_at(unit_at);
         let valid = matches!(unit, "d" | "w" | "m")
             && !number.is_empty()
             && !number.starts_with('0')

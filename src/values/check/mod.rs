@@ -16,6 +16,7 @@ mod parameters;
 mod pooler;
 mod postgres;
 mod recovery;
+mod replica;
 mod roles;
 mod secrets;
 mod syntax;

@@ -6,11 +6,12 @@
 use super::{Findings, closest};
 use crate::values::Values;
 
-/// The PgBouncer parameters CloudNativePG's webhook accepts (pooler_webhook.go).
+/// The PgBouncer parameters CloudNativePG's webhook accepts:
+/// `AllowedPgbouncerGenericConfigurationParameters` in `internal/webhook/v1/pooler_webhook.go`
+/// at v1.30.0 (4b5e244a). `auth_user`, `auth_query` and `auth_dbname` CloudNativePG writes itself.
 pub const POOLER_PARAMETERS: &[&str] = &[
     "application_name_add_host",
     "auth_type",
-    "auth_user",
     "autodb_idle_timeout",
     "cancel_wait_timeout",
     "client_idle_timeout",
@@ -68,8 +69,22 @@ pub const POOLER_PARAMETERS: &[&str] = &[
     "verbose",
 ];
 
+/// `auth_type` values that let a client in without proving who it is, or send its password in
+/// clear text: the webhook does not check values, PgBouncer would accept them.
+const WEAK_AUTH_TYPES: &[&str] = &["trust", "any", "plain"];
+
 pub(super) fn check(values: &Values, f: &mut Findings) {
     let p = &values.pooler;
+    if let Some(auth) = p.parameters.get("auth_type")
+        && WEAK_AUTH_TYPES.contains(&auth.0.to_ascii_lowercase().as_str())
+    {
+        f.error_key(
+            "pooler.parameters",
+            "auth_type",
+            format!("`{}` lets clients through PgBouncer without proving who they are (or sends passwords in clear text)", auth.0),
+            "remove it (CloudNativePG's default is hba: scram-sha-256 or md5 against the auth query), or use scram-sha-256",
+        );
+    }
     if p.enabled && p.instances < 1 {
         f.error(
             "pooler.instances",
