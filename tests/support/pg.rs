@@ -404,7 +404,11 @@ rm -rf "$dir"
 
 impl Reaper {
     /// `data`: the PostgreSQL data directory to stop (with `pg_ctl` from `bindir`), if any.
-    fn spawn(dir: &Path, data: Option<(&Path, &Path)>, runner: &Runner) -> Result<Self, String> {
+    pub fn spawn(
+        dir: &Path,
+        data: Option<(&Path, &Path)>,
+        runner: &Runner,
+    ) -> Result<Self, String> {
         let (data_dir, pg_ctl) = data.map_or((PathBuf::new(), PathBuf::new()), |(d, bindir)| {
             (d.to_path_buf(), bindir.join("pg_ctl"))
         });
