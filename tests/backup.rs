@@ -186,9 +186,7 @@ fn backup_for_time<'a>(backups: &'a [Json], target: &str) -> Option<&'a Json> {
 
 fn scenario(major: u32) {
     let Some(suite) = suite() else { return };
-    let bindir = suite
-        .toolbox
-        .server_bindirs()
+    let bindir = pg::server_bindirs()
         .into_iter()
         .find(|(m, _)| *m == major)
         .map(|(_, dir)| dir);

@@ -748,6 +748,8 @@ fn reconcile_roles(
 
 struct Case {
     file: PathBuf,
+    /// The PostgreSQL major of the server the case runs on.
+    major: u32,
     rendered: Result<Rendered, String>,
     env: Result<Env, String>,
     /// The owner's table, created once (test 2) and used by tests 3 and 4.
@@ -803,12 +805,48 @@ fn bootstraps_with_initdb(file: &Path) -> bool {
     })
 }
 
-/// The suite's cases, or `None` when the tools are missing outside CI (the test then passes
-/// after a loud notice).
+/// The majors the suite runs on: every one the machine has (`pg::server_bindirs`); in CI all of
+/// 15-18 must be there (`.ci/run` installs them).
+const MAJORS: std::ops::RangeInclusive<u32> = 15..=18;
+
+/// The tools of every major the machine has, or why there are none.
+fn tools_by_major() -> Result<Vec<(u32, &'static pg::Tools)>, String> {
+    // The default discovery first: it says what is missing (psql, openssl, ...) best.
+    pg::tools()?;
+    let mut found = Vec::new();
+    for (major, bindir) in pg::server_bindirs() {
+        if MAJORS.contains(&major) {
+            found.push((major, pg::tools_in(&bindir)?));
+        }
+    }
+    if std::env::var_os("CI").is_some() {
+        let missing: Vec<u32> = MAJORS
+            .filter(|m| !found.iter().any(|(f, _)| f == m))
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "no server binaries for PostgreSQL {missing:?} (scripts/ci/install-test-tools.sh installs 16-18)"
+            ));
+        }
+    } else if found.len() < MAJORS.count() {
+        let have: Vec<u32> = found.iter().map(|(m, _)| *m).collect();
+        notice(&format!(
+            "LIMITATION: the suite runs on PostgreSQL {have:?} only; `sudo scripts/ci/install-test-tools.sh` adds 16-18"
+        ));
+    }
+    if found.is_empty() {
+        return Err("no PostgreSQL 15-18 server binaries".into());
+    }
+    Ok(found)
+}
+
+/// The suite's cases (every values file on every major), or `None` when the tools are missing
+/// outside CI (the test then passes after a loud notice).
 fn suite() -> Option<&'static [Case]> {
     static CASES: OnceLock<Vec<Case>> = OnceLock::new();
-    let tools = match pg::tools() {
-        Ok(tools) => tools,
+    static TOOLS: OnceLock<Result<Vec<(u32, &'static pg::Tools)>, String>> = OnceLock::new();
+    let majors = match TOOLS.get_or_init(tools_by_major) {
+        Ok(majors) => majors,
         Err(why) => {
             assert!(
                 std::env::var_os("CI").is_none(),
@@ -823,9 +861,12 @@ fn suite() -> Option<&'static [Case]> {
     Some(CASES.get_or_init(|| {
         let files = values_files();
         std::thread::scope(|scope| {
-            let handles: Vec<_> = files
-                .into_iter()
-                .map(|file| {
+            let handles: Vec<_> = majors
+                .iter()
+                .flat_map(|(major, tools)| {
+                    files.iter().map(move |file| (*major, *tools, file.clone()))
+                })
+                .map(|(major, tools, file)| {
                     scope.spawn(move || {
                         let rendered = render(&file);
                         let env = match &rendered {
@@ -834,6 +875,7 @@ fn suite() -> Option<&'static [Case]> {
                         };
                         Case {
                             file,
+                            major,
                             rendered,
                             env,
                             table: OnceLock::new(),
@@ -875,12 +917,16 @@ fn for_each_case(what: &str, check: impl Fn(&Case, &Rendered, &Env) -> Result<()
             (Ok(r), Ok(env)) => check(case, r, env),
         };
         if let Err(e) = result {
-            failures.push(format!("== {}:\n{e}", case.file.display()));
+            failures.push(format!(
+                "== {} on PostgreSQL {}:\n{e}",
+                case.file.display(),
+                case.major
+            ));
         }
     }
     assert!(
         failures.is_empty(),
-        "{what}: failed for {} of {} values files\n\n{}",
+        "{what}: failed for {} of {} cases (values file x PostgreSQL major)\n\n{}",
         failures.len(),
         cases.len(),
         failures.join("\n\n")
@@ -1069,7 +1115,10 @@ fn bootstrap_like_cloudnativepg_runs_without_errors() {
             (
                 "data_checksums".into(),
                 "SELECT current_setting('data_checksums')".into(),
-                if initdb.data_checksums { "on" } else { "off" }.into(),
+                // CloudNativePG passes `-k` only (pkg/specs/jobs.go at v1.30.0), never
+                // `--no-data-checksums`: from PostgreSQL 18, whose initdb enables checksums by
+                // default, they are on either way (cnpgtp warns about `dataChecksums: false`).
+                if initdb.data_checksums || case.major >= 18 { "on" } else { "off" }.into(),
             ),
             (
                 "owner can log in and has a SCRAM password".into(),
@@ -1632,6 +1681,11 @@ fn pgbouncer_configured_like_the_rendered_pooler_lets_the_owner_in() {
         return;
     };
     let has_auth_dbname = *version >= (1, 19);
+    assert!(
+        has_auth_dbname || std::env::var_os("CI").is_none(),
+        "CI is set and {version_text} has no auth_dbname, which every CloudNativePG Pooler sets: \
+         set CNPGTP_PGBOUNCER to a PgBouncer >= 1.19 (.ci/run builds 1.24 with ../shared/tools/get-pgbouncer.sh)"
+    );
     if !has_auth_dbname {
         notice(&format!(
             "LIMITATION: {version_text} has no auth_dbname (PgBouncer >= 1.19; CloudNativePG's image has 1.25), so\n\
@@ -1644,6 +1698,12 @@ fn pgbouncer_configured_like_the_rendered_pooler_lets_the_owner_in() {
             return Ok(());
         };
         let (bouncer, dropped) = start_pgbouncer(env, r, pooler, binary, *version)?;
+        // CloudNativePG runs PgBouncer 1.25: every rendered parameter must be one 1.24 knows.
+        if !dropped.is_empty() && *version >= (1, 24) {
+            return Err(format!(
+                "{version_text} refuses rendered Pooler parameter(s) {dropped:?}"
+            ));
+        }
         if !dropped.is_empty() {
             eprintln!(
                 "note: {}: {version_text} does not know rendered Pooler parameter(s) {dropped:?}; left out",

@@ -431,3 +431,31 @@ fn a_postgres_minor_bump_changes_only_the_cluster() {
         .collect();
     assert_eq!(changed, [r#""Cluster" "billing""#], "{changed:?}");
 }
+
+/// PostgreSQL 18's initdb enables data checksums and CloudNativePG 1.30 never passes
+/// `--no-data-checksums`: `dataChecksums: false` on 18 draws a warning (the PostgreSQL suite shows
+/// the checksums on), and no warning on 17.
+#[test]
+fn data_checksums_off_on_postgresql_18_draws_a_warning() {
+    let warnings = |major: u32| {
+        let overrides = [
+            format!("postgres.major={major}"),
+            "database.dataChecksums=false".to_string(),
+        ]
+        .map(|argument| cnpgtp::values::Override::Set {
+            argument,
+            typed: true,
+        });
+        let loaded = cnpgtp::values::load(&[], &overrides).expect("valid values");
+        loaded
+            .warnings
+            .iter()
+            .map(ToString::to_string)
+            .filter(|w| w.contains("database.dataChecksums"))
+            .collect::<Vec<_>>()
+    };
+    let on_18 = warnings(18);
+    assert_eq!(on_18.len(), 1, "{on_18:?}");
+    assert!(on_18[0].contains("they will be on"), "{on_18:?}");
+    assert!(warnings(17).is_empty());
+}

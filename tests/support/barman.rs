@@ -320,26 +320,6 @@ impl Toolbox {
         self.root.join("barman/bin").join(tool)
     }
 
-    /// PostgreSQL server binaries by major: Debian's, then those the install script unpacked.
-    pub fn server_bindirs(&self) -> Vec<(u32, PathBuf)> {
-        let mut dirs = BTreeMap::new();
-        for parent in [
-            Path::new("/usr/lib/postgresql"),
-            &self.root.join("postgres"),
-        ] {
-            for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
-                let Some(major) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
-                    continue;
-                };
-                let bin = entry.path().join("bin");
-                if bin.join("postgres").is_file() {
-                    dirs.entry(major).or_insert(bin);
-                }
-            }
-        }
-        dirs.into_iter().collect()
-    }
-
     /// Runs a Barman Cloud tool as the server OS user (as in the sidecar, beside PostgreSQL).
     pub fn run(
         &self,

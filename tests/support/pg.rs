@@ -183,13 +183,18 @@ fn discover_in(bindir: PathBuf) -> Result<Tools, String> {
     let server_version = run(Command::new(bindir.join("postgres")).arg("--version"))?
         .trim()
         .to_string();
-    let pgbouncer = which("pgbouncer").and_then(|path| {
-        let text = run(Command::new(&path).arg("--version")).ok()?;
-        let first = text.lines().next()?.trim().to_string();
-        let version = first.split_whitespace().nth(1)?;
-        let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
-        Some((path, (parts.next()??, parts.next()??), first))
-    });
+    // CNPGTP_PGBOUNCER: a newer build than Debian's (../shared/tools/get-pgbouncer.sh; .ci/run).
+    let pgbouncer = std::env::var_os("CNPGTP_PGBOUNCER")
+        .map(PathBuf::from)
+        .filter(|path| path.is_file())
+        .or_else(|| which("pgbouncer"))
+        .and_then(|path| {
+            let text = run(Command::new(&path).arg("--version")).ok()?;
+            let first = text.lines().next()?.trim().to_string();
+            let version = first.split_whitespace().nth(1)?;
+            let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
+            Some((path, (parts.next()??, parts.next()??), first))
+        });
     let runner = if effective_uid() == 0 {
         let uid: u32 = id(&["-u", "postgres"])
             .map_err(|e| {
@@ -275,6 +280,30 @@ pub fn tools_in(bindir: &Path) -> Result<&'static Tools, String> {
     let tools: &'static Tools = Box::leak(Box::new(discover_in(bindir.to_path_buf())?));
     found.push((bindir.to_path_buf(), tools));
     Ok(tools)
+}
+
+/// PostgreSQL server binaries by major: Debian's (`/usr/lib/postgresql/<major>/bin`), then those
+/// `scripts/ci/install-test-tools.sh` unpacked (`$CNPGTP_TEST_TOOLS/postgres/<major>/bin`, default
+/// `/opt/cnpgtp-test`).
+pub fn server_bindirs() -> Vec<(u32, PathBuf)> {
+    let tools = std::env::var_os("CNPGTP_TEST_TOOLS")
+        .map_or_else(|| PathBuf::from("/opt/cnpgtp-test"), PathBuf::from);
+    let mut dirs = std::collections::BTreeMap::new();
+    for parent in [PathBuf::from("/usr/lib/postgresql"), tools.join("postgres")] {
+        for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+            let Some(major) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+                continue;
+            };
+            let bin = entry.path().join("bin");
+            if ["initdb", "pg_ctl", "postgres"]
+                .iter()
+                .all(|b| bin.join(b).is_file())
+            {
+                dirs.entry(major).or_insert(bin);
+            }
+        }
+    }
+    dirs.into_iter().collect()
 }
 
 /// The major of the server binaries in `tools` (`postgres (PostgreSQL) 17.10` is 17).
@@ -376,12 +405,31 @@ pub fn normalize_locale(name: &str) -> String {
 
 /// A free TCP port on 127.0.0.1 (bound, read and released).
 pub fn free_port() -> Result<u16, String> {
-    let listener =
-        TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot bind 127.0.0.1:0: {e}"))?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| e.to_string())
+    // Ports below the kernel's ephemeral range (32768-60999), so no outgoing connection takes one
+    // between this check and the server's bind; each handed out once per process (threads bring
+    // servers up at the same time), starting at a place that depends on the process id (other
+    // test processes).
+    static NEXT: Mutex<Option<u16>> = Mutex::new(None);
+    const FIRST: u16 = 20_000;
+    const COUNT: u16 = 12_000;
+    let mut next = NEXT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let start = *next.get_or_insert_with(|| {
+        let pid = u16::try_from(std::process::id() % u32::from(COUNT)).unwrap_or(0);
+        FIRST + pid
+    });
+    for step in 0..COUNT {
+        let port = FIRST + (start - FIRST + step) % COUNT;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            *next = Some(FIRST + (port - FIRST + 1) % COUNT);
+            return Ok(port);
+        }
+    }
+    Err(format!(
+        "no free port on 127.0.0.1 in {FIRST}-{}",
+        FIRST + COUNT - 1
+    ))
 }
 
 /// Stops what runs out of a directory and removes it once the pipe to it closes (see module doc).

@@ -14,6 +14,19 @@ pub const SUPPORTED_MAJORS: std::ops::RangeInclusive<u32> = 14..=18;
 
 pub(super) fn check(values: &Values, f: &mut Findings) {
     let pg = &values.postgres;
+    // CloudNativePG 1.30 passes initdb `-k` for `dataChecksums: true` and nothing otherwise
+    // (pkg/specs/jobs.go at 4b5e244a); PostgreSQL 18's initdb enables checksums by default.
+    if pg.major >= 18
+        && !values.database.data_checksums
+        && !values.recovery.enabled
+        && !values.replica.enabled
+    {
+        f.warn(
+            "database.dataChecksums",
+            "PostgreSQL 18 enables data checksums by default and CloudNativePG 1.30 cannot turn them off: they will be on",
+            "set dataChecksums: true to say what the cluster gets, or use PostgreSQL 17 or older",
+        );
+    }
     if !SUPPORTED_MAJORS.contains(&pg.major) {
         f.error(
             "postgres.major",
