@@ -493,7 +493,39 @@ fn fleet_collisions_are_judged_on_objects() {
     let (err, code) = common::cnpgtp(&["render", &shop, &same_teleport]).unwrap_err();
     assert_eq!(code, 1);
     assert!(
-        err.contains("databases `orders-db` and `other-db` both render TeleportDatabaseV3 teleport/shop-orders-db-rw"),
+        // The first shared object in apply order: the sync workload's Role for the databases,
+        // or the TeleportDatabaseV3 itself.
+        err.contains("databases `orders-db` and `other-db` both render ")
+            && err.contains(" teleport/shop-orders-db-"),
         "{err}"
     );
+}
+
+/// `render` warns on stderr about placeholders the values hold unless `--argocd` says
+/// argocd-vault-plugin follows; the defaults hold none.
+#[test]
+fn render_warns_about_placeholders_unless_argocd_vault_plugin_follows() {
+    let stderr = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cnpgtp"))
+            .args(args)
+            .env_remove("ARGOCD_APP_NAME")
+            .env_remove("ARGOCD_APP_NAMESPACE")
+            .env_remove("ARGOCD_APP_PARAMETERS")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let warned = stderr(&["render", "-f", "values/article.yaml"]);
+    assert!(
+        warned.contains("argocd-vault-plugin placeholder(s) in"),
+        "{warned}"
+    );
+    assert!(warned.contains("tls.server.ca.pem"), "{warned}");
+    assert!(
+        !warned.contains("<path:"),
+        "keys are named, never values: {warned}"
+    );
+    assert!(!stderr(&["render", "-f", "values/article.yaml", "--argocd"]).contains("placeholder"));
+    assert!(!stderr(&["render"]).contains("placeholder"));
 }

@@ -540,6 +540,84 @@ fn sync_writes_only_when_the_bundle_changes_and_replaces_a_rotated_ca() {
     assert_eq!(api.bundle().unwrap(), read(&renewed) + &read(&rotated));
 }
 
+/// The operator registration with a server CA generated in the cluster: the sync workload writes
+/// that CA into `spec.tls.ca_cert` of the TeleportDatabaseV3 objects it is given (the render
+/// leaves the field out), only when it differs, follows a rotation, and refuses a Secret that
+/// holds anything but certificates, leaving the databases as they were.
+#[test]
+fn sync_writes_the_server_ca_into_the_teleport_databases() {
+    if !openssl_available() {
+        return;
+    }
+    let pki = Pki::new();
+    let cluster = pki.ca("cluster-ca");
+    let teleport = pki.ca("teleport-ca");
+    let server_ca = pki.ca("server-ca");
+    let api = Api::new(&cluster, &teleport);
+    std::fs::create_dir_all(api.dir.path().join("secrets/db-server")).unwrap();
+    api.set("db-server", "ca.crt", &read(&server_ca));
+    let databases = api.dir.path().join("teleportdatabases");
+    std::fs::create_dir_all(&databases).unwrap();
+    for db in ["databases-db-rw", "databases-db-ro"] {
+        std::fs::write(databases.join(db), "").unwrap();
+    }
+    let once = || {
+        let mut command = api.command("once");
+        command
+            .env("SERVER_CA_SECRET", "db-server")
+            .env("SERVER_CA_KEY", "ca.crt")
+            .env("TELEPORT_NAMESPACE", "teleport")
+            .env("TELEPORT_DATABASES", "databases-db-rw databases-db-ro");
+        command.output().unwrap()
+    };
+    let patches = || {
+        api.calls()
+            .iter()
+            .filter(|c| {
+                c.starts_with("-n teleport patch teleportdatabasesv3.resources.teleport.dev ")
+            })
+            .count()
+    };
+    let out = once();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = read(&bundle_ok(&pki, "server-expected.crt", &[&server_ca]));
+    let server_leaf = pki.leaf("server-ca", "appdb-rw");
+    for db in ["databases-db-rw", "databases-db-ro"] {
+        let written = read(&databases.join(db));
+        assert_eq!(written, expected, "{db}");
+        // What Teleport verifies the server with: the leaf the issuer signs verifies.
+        assert!(verifies(&databases.join(db), &server_leaf), "{db}");
+    }
+    assert_eq!(patches(), 2);
+    // Unchanged: nothing written.
+    assert!(once().status.success());
+    assert_eq!(patches(), 2);
+    // Someone resets a database (an ArgoCD Replace sync, a re-created object): written again.
+    std::fs::write(databases.join("databases-db-ro"), "").unwrap();
+    assert!(once().status.success());
+    assert_eq!(patches(), 3);
+    // cert-manager re-issues the CA: both databases follow.
+    let rotated = pki.ca("server-ca-2");
+    api.set("db-server", "ca.crt", &read(&rotated));
+    assert!(once().status.success());
+    assert_eq!(patches(), 5);
+    let rotated_leaf = pki.leaf("server-ca-2", "appdb-rw-2");
+    assert!(verifies(&databases.join("databases-db-rw"), &rotated_leaf));
+    assert!(!verifies(&databases.join("databases-db-rw"), &server_leaf));
+    // A Secret holding a key is refused: the databases keep the CA they had.
+    let before = read(&databases.join("databases-db-rw"));
+    api.set("db-server", "ca.crt", &read(&pki.path("server-ca-2.key")));
+    let out = once();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("server CA not written"));
+    assert_eq!(read(&databases.join("databases-db-rw")), before);
+    assert_eq!(patches(), 5);
+}
+
 #[test]
 fn sync_refusing_a_source_keeps_the_previous_bundle() {
     if !openssl_available() {
@@ -694,6 +772,16 @@ fn all_renders() -> Vec<(String, Vec<Json>)> {
                 args.extend(["-f", file.as_str()]);
             }
             args.extend(["--set", set.as_str()]);
+            // The operator registration with a CA generated in the cluster needs the sync
+            // workload; with external-secrets the CA is then given at render time.
+            let uses_operator_without_ca = |args: &[&str]| {
+                let mut full = vec!["render"];
+                full.extend_from_slice(args);
+                common::cnpgtp(&full).is_err_and(|(e, _)| e.contains("nothing writes it there"))
+            };
+            if mechanism == "externalSecrets" && uses_operator_without_ca(&args) {
+                args.extend(["--set", "tls.server.ca.pem=<path:kv/data/pki#ca.crt>"]);
+            }
             let label = format!("{} ({mechanism})", file.as_deref().unwrap_or("<defaults>"));
             renders.push((label, render(&args)));
         }
@@ -776,6 +864,8 @@ fn external_secrets_reads_the_sources_the_sync_workload_watches() {
         "values/sync-workload.yaml",
         "--set",
         "clientCaBundle.mechanism=externalSecrets",
+        "--set",
+        "tls.server.ca.pem=<path:kv/data/pki#ca.crt>",
     ]);
     let sync = render(&["-f", "values/sync-workload.yaml"]);
     let external = find(&eso, "ExternalSecret", "ledger-db-client-ca-bundle");
@@ -830,6 +920,8 @@ fn sync_workload_rbac_names_every_object_and_the_fewest_verbs() {
     let expected = serde_json::json!([
         {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["ledger-db-client-ca", "teleport-db-client-ca"], "verbs": ["get", "watch"]},
         {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["ledger-db-client-ca-bundle"], "verbs": ["get", "watch", "patch"]},
+        // The server CA it writes into the Teleport databases (generated in the cluster).
+        {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["ledger-db-server"], "verbs": ["get", "watch"]},
         {"apiGroups": ["postgresql.cnpg.io"], "resources": ["poolers"], "resourceNames": poolers, "verbs": ["patch"]},
     ]);
     assert_eq!(role["rules"], expected);
@@ -852,7 +944,7 @@ fn sync_workload_rbac_names_every_object_and_the_fewest_verbs() {
         .as_array()
         .unwrap()
         .clone();
-    assert_eq!(rules.len(), 2);
+    assert_eq!(rules.len(), 3);
     let deployment = find(&objects, "Deployment", "ledger-db-ca-bundle");
     let env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
         .as_array()

@@ -1018,6 +1018,10 @@ fn context(name: &str) -> Json {
         }),
         "agent" => json!({"teleport": {"registration": "agent", "proxyAddress": proxy}}),
         "sync" => json!({"clientCaBundle": {"mechanism": "syncWorkload"}}),
+        // external-secrets with the operator registration needs the server CA at render time.
+        "eso" => json!({"clientCaBundle": {"mechanism": "externalSecrets"},
+            "tls": {"server": {"ca": {"pem": "<path:kv#server-ca>"}}}}),
+        "existing-issuer" => json!({"tls": {"server": {"issuer": "existing"}}}),
         "vault" => json!({"tls": {"server": {"issuer": "vault", "vault": {
             "server": "https://vault.example.com:8200", "path": "pki/sign/postgres",
             "appRole": {"roleId": "role-id", "secretId": {"value": "<path:kv#secret-id>"}},
@@ -1159,7 +1163,7 @@ const FIELDS: &[(&str, &str, &str)] = &[
         "snapshots",
         "csi-wal-snapclass",
     ),
-    ("clientCaBundle.refreshInterval", "", "15m"),
+    ("clientCaBundle.refreshInterval", "eso", "15m"),
     (
         "clientCaBundle.syncWorkload.image",
         "sync",
@@ -1427,7 +1431,11 @@ const FIELDS: &[(&str, &str, &str)] = &[
     ),
     ("tls.server.ca.pem", "", "<path:kv#server-ca>"),
     ("tls.server.duration", "", "2000h"),
-    ("tls.server.existingIssuer.name", "", "corp-issuer"),
+    (
+        "tls.server.existingIssuer.name",
+        "existing-issuer",
+        "corp-issuer",
+    ),
     ("tls.server.extraDnsNames[]", "", "db.example.com"),
     ("tls.server.renewBefore", "", "600h"),
     ("tls.server.vault.appRole.path", "vault", "approle2"),

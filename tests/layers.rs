@@ -26,6 +26,8 @@ const SAME_LAYER: &[(&str, &str)] = &[("manifest", "crds"), ("diff", "output")];
 /// nothing else is shared.
 const RESOURCE_EDGES: &[(&str, &str)] = &[
     ("ca_bundle", "certs"),
+    // The sync workload fills the server CA into the TeleportDatabaseV3s it cannot be rendered in.
+    ("ca_bundle", "teleport"),
     ("cnpg", "backup"),
     ("cnpg", "certs"),
     ("pooler", "certs"),

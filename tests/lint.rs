@@ -252,6 +252,12 @@ fn every_combination_lints_clean() {
                 // ../shared/crds has no CRD for every Teleport kind.
                 Rule::Schema => finding.message.contains("no CRD"),
                 Rule::Backup => true,
+                // Placeholders only where values write them.
+                Rule::Placeholder => {
+                    label.contains("<path:")
+                        || label.contains("article")
+                        || label.contains("production")
+                }
                 _ => false,
             };
             if !expected {
@@ -333,7 +339,7 @@ fn unresolved_references_are_errors() {
     assert_error(
         &broken,
         Rule::Reference,
-        "SecretStore",
+        "Deployment",
         "appdb-ca-bundle",
         "ServiceAccount",
     );
@@ -365,14 +371,21 @@ fn unresolved_references_are_errors() {
         "appdb-replication",
         "Issuer `somewhere`",
     );
-    let broken = edit(
-        &defaults,
-        Kind::ExternalSecret,
-        "appdb-client-ca-bundle",
-        |e| {
-            e["spec"]["secretStoreRef"]["name"] = json!("elsewhere");
-        },
+    let eso = render(&[
+        "clientCaBundle.mechanism=externalSecrets",
+        "tls.server.ca.pem=<path:kv#ca>",
+    ]);
+    let broken = without(&eso, Kind::ServiceAccount, "appdb-ca-bundle");
+    assert_error(
+        &broken,
+        Rule::Reference,
+        "SecretStore",
+        "appdb-ca-bundle",
+        "ServiceAccount",
     );
+    let broken = edit(&eso, Kind::ExternalSecret, "appdb-client-ca-bundle", |e| {
+        e["spec"]["secretStoreRef"]["name"] = json!("elsewhere");
+    });
     assert_error(
         &broken,
         Rule::Reference,
@@ -426,6 +439,9 @@ fn unresolved_references_are_errors() {
 #[test]
 fn documented_inputs_are_listed_not_reported() {
     let manifests = render(&[
+        "tls.server.issuer=existing",
+        "clientCaBundle.mechanism=externalSecrets",
+        "tls.server.ca.pem=<path:kv#ca>",
         "database.ownerPassword.existingSecret=owner",
         "roles[0].name=reporting",
         "roles[0].passwordSecret=reporting-password",
@@ -1131,4 +1147,29 @@ fn crd_cel_rules_refuse_what_the_api_server_would() {
         "Only image catalogs",
         true,
     );
+}
+
+#[test]
+fn placeholders_are_reported_only_where_values_write_them() {
+    let placeholders = |manifests: &[Manifest]| {
+        lint::lint(manifests, None)
+            .into_iter()
+            .filter(|f| f.rule == Rule::Placeholder)
+            .map(|f| format!("{} {}: {}", f.kind, f.name, f.message))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        placeholders(&render(&[])),
+        Vec::<String>::new(),
+        "the defaults hold none"
+    );
+    let article = placeholders(&render_file("values/article.yaml"));
+    assert!(
+        article.iter().any(
+            |f| f.starts_with("Secret cnpg-postgres-teleport-db-client-ca")
+                && f.contains("stringData/ca.crt")
+        ),
+        "{article:?}"
+    );
+    assert!(article.iter().all(|f| f.contains("argocd-vault-plugin")));
 }

@@ -35,7 +35,8 @@ fn operator_mode_registers_rw_and_ro_in_the_operator_namespace() {
         let name = db["metadata"]["name"].as_str().unwrap();
         assert!(teleport_name_ok(name) && name.len() <= 63, "{name}");
         assert_eq!(db["spec"]["tls"]["mode"], "verify-full");
-        assert!(db["spec"]["tls"]["ca_cert"].is_string());
+        // The defaults generate the server CA in the cluster: the sync workload writes it.
+        assert!(db["spec"]["tls"].get("ca_cert").is_none(), "{db}");
         assert!(
             db["spec"].get("ca_cert").is_none(),
             "never the deprecated top-level ca_cert"
@@ -100,18 +101,93 @@ fn every_uri_host_is_in_the_server_certificate() {
     }
 }
 
+/// A CA known only in the cluster reaches the TeleportDatabaseV3s through the sync workload;
+/// with external-secrets nothing would write it, so that is refused.
 #[test]
-fn operator_mode_refuses_a_ca_known_only_in_the_cluster() {
+fn operator_mode_with_a_ca_known_only_in_the_cluster_needs_the_sync_workload() {
     let (stderr, code) = cnpgtp(&[
         "render",
         "--set",
-        "tls.server.issuer=selfSigned",
-        "--set",
-        "tls.server.ca.pem=null",
+        "clientCaBundle.mechanism=externalSecrets",
     ])
     .unwrap_err();
     assert_eq!(code, 1);
     insta::assert_snapshot!("operator_generated_ca", stderr);
+    // A render-time CA goes inline, and the sync workload leaves the databases alone.
+    let objects = objects(&["render", "--set", "tls.server.ca.pem=<path:kv#ca>"]);
+    for db in of_kind(&objects, "TeleportDatabaseV3") {
+        assert_eq!(db["spec"]["tls"]["ca_cert"], "<path:kv#ca>");
+    }
+    let sync = objects
+        .iter()
+        .find(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == "appdb-ca-bundle")
+        .expect("the sync workload");
+    let env = &sync["spec"]["template"]["spec"]["containers"][0]["env"];
+    assert!(
+        !env.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "TELEPORT_DATABASES"),
+        "{env}"
+    );
+    assert!(
+        !objects
+            .iter()
+            .any(|o| o["kind"] == "Role" && o["metadata"]["namespace"] == "teleport"),
+        "no access to the Teleport namespace without a reason"
+    );
+}
+
+/// The defaults: the sync workload is told exactly the rendered TeleportDatabaseV3s and the
+/// Secret that holds the server CA the Cluster uses, and may touch only those objects.
+#[test]
+fn sync_workload_writes_the_generated_ca_into_exactly_the_rendered_databases() {
+    let objects = objects(&["render"]);
+    let names: Vec<&str> = of_kind(&objects, "TeleportDatabaseV3")
+        .iter()
+        .map(|db| db["metadata"]["name"].as_str().unwrap())
+        .collect();
+    let sync = objects
+        .iter()
+        .find(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == "appdb-ca-bundle")
+        .expect("the sync workload");
+    let env: std::collections::BTreeMap<&str, &str> =
+        sync["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| Some((e["name"].as_str()?, e["value"].as_str()?)))
+            .collect();
+    assert_eq!(
+        env["TELEPORT_DATABASES"].split(' ').collect::<Vec<_>>(),
+        names
+    );
+    assert_eq!(env["TELEPORT_NAMESPACE"], "teleport");
+    let cluster = objects.iter().find(|o| o["kind"] == "Cluster").unwrap();
+    assert_eq!(
+        cluster["spec"]["certificates"]["serverCASecret"], env["SERVER_CA_SECRET"],
+        "the CA the Cluster presents is the one Teleport is given"
+    );
+    assert_eq!(env["SERVER_CA_KEY"], "ca.crt");
+    let role = objects
+        .iter()
+        .find(|o| o["kind"] == "Role" && o["metadata"]["namespace"] == "teleport")
+        .expect("a Role in the operator's namespace");
+    assert_eq!(
+        role["rules"],
+        serde_json::json!([{"apiGroups": ["resources.teleport.dev"], "resources": ["teleportdatabasesv3"],
+            "resourceNames": names, "verbs": ["get", "watch", "patch"]}])
+    );
+    let binding = objects
+        .iter()
+        .find(|o| o["kind"] == "RoleBinding" && o["metadata"]["namespace"] == "teleport")
+        .expect("its RoleBinding");
+    assert_eq!(binding["roleRef"]["name"], role["metadata"]["name"]);
+    assert_eq!(
+        binding["subjects"][0]["name"],
+        sync["spec"]["template"]["spec"]["serviceAccountName"]
+    );
+    assert_eq!(binding["subjects"][0]["namespace"], "databases");
 }
 
 #[test]

@@ -18,6 +18,11 @@
 # CloudNativePG reconciles it and PgBouncer picks up the new CA (CloudNativePG reloads
 # PostgreSQL itself: the target carries the label cnpg.io/reload).
 #
+# With $TELEPORT_DATABASES (space-separated TeleportDatabaseV3 names in $TELEPORT_NAMESPACE),
+# `once` also keeps their spec.tls.ca_cert equal to the server CA ($SERVER_CA_SECRET, key
+# $SERVER_CA_KEY), checked like the bundle's sources, and `run` watches those objects too: the
+# server CA exists only in the cluster, so the render leaves the field out for this script.
+#
 # Only POSIX sh and utilities found in busybox and GNU coreutils are used (awk, base64, od, fold,
 # cmp, grep, mktemp, mkfifo, sha256sum) besides kubectl ($KUBECTL, default kubectl).
 
@@ -193,8 +198,54 @@ once() {
   work=$(mktemp -d "${TMPDIR:-/tmp}/ca-bundle.XXXXXX")
   status=0
   sync_into "$work" || status=$?
+  if [ -n "${TELEPORT_DATABASES:-}" ]; then
+    mkdir "$work/teleport-ca"
+    sync_teleport_ca "$work/teleport-ca" || status=1
+  fi
   rm -rf "$work"
   return $status
+}
+
+TELEPORT_DATABASE=teleportdatabasesv3.resources.teleport.dev
+
+# sync_teleport_ca DIR: writes the server CA into spec.tls.ca_cert of every $TELEPORT_DATABASES
+# object that does not hold it already.
+sync_teleport_ca() {
+  require SERVER_CA_SECRET SERVER_CA_KEY TELEPORT_NAMESPACE
+  # Not `dir`: merge uses that name (POSIX sh has no local variables).
+  ca_dir=$1
+  fetch "$SERVER_CA_SECRET" "$SERVER_CA_KEY" "$ca_dir/source" || {
+    log "cannot read Secret $SERVER_CA_SECRET; no Teleport database updated"
+    return 1
+  }
+  merge "Secret $SERVER_CA_SECRET key $SERVER_CA_KEY" "$ca_dir/source" >"$ca_dir/ca.pem" || {
+    log "server CA not written to the Teleport databases: fix Secret $SERVER_CA_SECRET"
+    return 1
+  }
+  # PEM is base64, dashes, spaces and newlines: only the newlines need escaping in JSON.
+  escaped=$(awk '{ printf "%s\\n", $0 }' "$ca_dir/ca.pem")
+  failed=0
+  for database in $TELEPORT_DATABASES; do
+    current=$($KUBECTL -n "$TELEPORT_NAMESPACE" get "$TELEPORT_DATABASE" "$database" \
+      -o 'jsonpath={.spec.tls.ca_cert}') || {
+      log "cannot read TeleportDatabaseV3 $database in $TELEPORT_NAMESPACE (not created yet?)"
+      failed=1
+      continue
+    }
+    printf '%s\n' "$current" >"$ca_dir/current"
+    if [ -n "$current" ] && cmp -s "$ca_dir/current" "$ca_dir/ca.pem"; then
+      continue
+    fi
+    if $KUBECTL -n "$TELEPORT_NAMESPACE" patch "$TELEPORT_DATABASE" "$database" \
+      --field-manager=cnpgtp-ca-bundle --type=merge \
+      -p "{\"spec\":{\"tls\":{\"ca_cert\":\"$escaped\"}}}" >/dev/null; then
+      log "wrote the server CA into TeleportDatabaseV3 $database"
+    else
+      log "writing the server CA into TeleportDatabaseV3 $database failed"
+      failed=1
+    fi
+  done
+  return $failed
 }
 
 sync_into() {
@@ -238,17 +289,17 @@ sync_into() {
   done
 }
 
-# watch SECRET: one line per event on SECRET (the first is its current state), then
-# `ended SECRET STATUS` when the watch ends. kubectl watches a single named object with the
-# field selector metadata.name=SECRET, which RBAC allows with resourceNames.
-watch_secret() {
-  $KUBECTL -n "$NAMESPACE" get secret "$1" --watch \
+# watch NAMESPACE KIND NAME: one line per event on the object (the first is its current state),
+# then `ended NAME STATUS` when the watch ends. kubectl watches a single named object with the
+# field selector metadata.name=NAME, which RBAC allows with resourceNames.
+watch_object() {
+  $KUBECTL -n "$1" get "$2" "$3" --watch \
     -o 'jsonpath={.metadata.name} {.metadata.resourceVersion}{"\n"}' &
   child=$!
   trap 'kill "$child" 2>/dev/null; exit 0' TERM
   watch_status=0
   wait "$child" || watch_status=$?
-  echo "ended $1 $watch_status"
+  echo "ended $3 $watch_status"
 }
 
 run() {
@@ -259,16 +310,25 @@ run() {
   exec 3<>"$events/fifo"
   watchers=
   for secret in "$CLUSTER_CA_SECRET" "$TELEPORT_CA_SECRET" "$TARGET_SECRET"; do
-    watch_secret "$secret" >&3 &
+    watch_object "$NAMESPACE" secret "$secret" >&3 &
     watchers="$watchers $!"
   done
+  if [ -n "${TELEPORT_DATABASES:-}" ]; then
+    watch_object "$NAMESPACE" secret "$SERVER_CA_SECRET" >&3 &
+    watchers="$watchers $!"
+    for database in $TELEPORT_DATABASES; do
+      watch_object "$TELEPORT_NAMESPACE" "$TELEPORT_DATABASE" "$database" >&3 &
+      watchers="$watchers $!"
+    done
+    log "also keeping the server CA of Secret $SERVER_CA_SECRET in TeleportDatabaseV3 $TELEPORT_DATABASES ($TELEPORT_NAMESPACE)"
+  fi
   trap 'kill $watchers 2>/dev/null; rm -rf "$events"; exit 0' TERM INT
   log "watching Secrets $CLUSTER_CA_SECRET, $TELEPORT_CA_SECRET and $TARGET_SECRET in $NAMESPACE"
   while IFS= read -r event <&3; do
     case $event in
       "ended "*)
         set -- $event
-        log "the watch on Secret $2 ended (kubectl status $3); exiting so Kubernetes restarts the container"
+        log "the watch on $2 ended (kubectl status $3); exiting so Kubernetes restarts the container"
         kill $watchers 2>/dev/null || true
         rm -rf "$events"
         exit 1

@@ -169,13 +169,23 @@ type ObjectId = (&'static str, String, String);
 
 /// One database's render: (warnings, name, its objects, finished output), or the problems with
 /// its values.
-type DatabaseResult<T> = Result<(Vec<Problem>, String, Vec<ObjectId>, T), Problems>;
+type DatabaseResult<T> = Result<(Vec<String>, String, Vec<ObjectId>, T), Problems>;
 
 /// Renders every database the arguments name and hands each one's manifests to `finish`
 /// (serializing them, say) on the thread that rendered them, so a fleet's output is written on
 /// every core too: (name, finished) in argument order.
 pub(super) fn render_all<T: Send>(
     args: &RenderArgs,
+    finish: impl Fn(Vec<Manifest>) -> Result<T> + Sync,
+) -> Result<Vec<(String, T)>, Failure> {
+    render_all_warning(args, false, finish)
+}
+
+/// [`render_all`], warning on stderr about argocd-vault-plugin placeholders in the values
+/// unless `--argocd` says the plugin follows (`render`; `lint` reports them itself).
+pub(super) fn render_all_warning<T: Send>(
+    args: &RenderArgs,
+    warn_placeholders: bool,
     finish: impl Fn(Vec<Manifest>) -> Result<T> + Sync,
 ) -> Result<Vec<(String, T)>, Failure> {
     let invalid = |p: Problems| Failure::new(exit::INVALID, p);
@@ -216,12 +226,12 @@ pub(super) fn render_all<T: Send>(
                     })
                     .collect();
                 let finished = finish(manifests).map_err(|e| Failure::new(exit::INTERNAL, e))?;
-                Ok(Ok((
-                    loaded.warnings,
-                    loaded.values.name.clone(),
-                    ids,
-                    finished,
-                )))
+                let mut warnings: Vec<String> =
+                    loaded.warnings.iter().map(ToString::to_string).collect();
+                if !args.argocd && warn_placeholders {
+                    warnings.extend(placeholder_warning(&loaded.values));
+                }
+                Ok(Ok((warnings, loaded.values.name.clone(), ids, finished)))
             }
             Err(problems) => Ok(Err(problems)),
         }
@@ -321,4 +331,21 @@ fn collision(first: &str, second: &str, (kind, namespace, name): &ObjectId) -> F
             "{who} both render {object}: give them distinct names, namespaces or Teleport names (teleport.databaseName, teleport.role.name)"
         ),
     )
+}
+
+/// The warning for values that hold argocd-vault-plugin placeholders: rendered as they are, they
+/// need the plugin before apply. The keys are named, never their values.
+fn placeholder_warning(values: &values::Values) -> Option<String> {
+    let tree = serde_json::to_value(values).ok()?;
+    let keys: Vec<String> = crate::lint::placeholder_fields(&tree)
+        .into_iter()
+        .map(|pointer| pointer.replace('/', "."))
+        .collect();
+    (!keys.is_empty()).then(|| {
+        format!(
+            "{}: argocd-vault-plugin placeholder(s) in {}: the manifests hold them as they are; apply them through argocd-vault-plugin (and pass --argocd to say it follows), or give the values themselves",
+            values.name,
+            keys.join(", ")
+        )
+    })
 }

@@ -17,7 +17,7 @@ mod args;
 mod fleet;
 
 pub use args::*;
-use fleet::{directory_targets, overrides, read_sources, render_all};
+use fleet::{directory_targets, overrides, read_sources, render_all, render_all_warning};
 
 use crate::output::{self, Format};
 use crate::values::{self};
@@ -176,18 +176,19 @@ pub fn run(cli: &Cli) -> Result<Outcome, Failure> {
 fn render(args: &RenderArgs) -> Result<String, Failure> {
     match (&args.output_dir, args.format) {
         (None, Format::Json) => {
-            let all: Vec<_> = render_all(args, Ok)?
+            let all: Vec<_> = render_all_warning(args, true, Ok)?
                 .into_iter()
                 .flat_map(|(_, manifests)| manifests)
                 .collect();
             output::stream(&all, Format::Json).map_err(|e| Failure::new(exit::INTERNAL, e))
         }
         (None, Format::Yaml) => {
-            let streams = render_all(args, |manifests| output::yaml_stream(&manifests))?;
+            let streams =
+                render_all_warning(args, true, |manifests| output::yaml_stream(&manifests))?;
             Ok(streams.into_iter().map(|(_, text)| text).collect())
         }
         (Some(dir), format) => {
-            let files = render_all(args, |m| output::directory_files(&m, format))?;
+            let files = render_all_warning(args, true, |m| output::directory_files(&m, format))?;
             let fleet = !args.databases.is_empty();
             let targets = directory_targets(dir, fleet, files)?;
             let io = |e| Failure::new(exit::IO, e);

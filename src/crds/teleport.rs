@@ -38,8 +38,9 @@ pub struct DatabaseTls {
     /// `verify-full`: Teleport checks the server certificate and its name.
     pub mode: String,
     /// PEM of the CA that signed the PostgreSQL server certificate (never the deprecated
-    /// top-level `spec.ca_cert`).
-    pub ca_cert: String,
+    /// top-level `spec.ca_cert`); absent when the client-CA sync workload writes it in the cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<String>,
 }
 
 /// `kind: role` spec (the database part).

@@ -12,6 +12,8 @@
 //!   `server_tls_sslmode`, a plain-HTTP Vault), plain-text secrets in rendered Secrets,
 //!   `enableSuperuserAccess`, a Cluster without backups (an error at stage `production` unless
 //!   `backup.disabledReason` says why);
+//! - **placeholders** (`placeholders`): argocd-vault-plugin placeholders left in any object (a
+//!   warning: they need the plugin before apply);
 //! - **pods** (`pod_security`; Deployments, Jobs and every other workload kind): Pod Security
 //!   "restricted", `readOnlyRootFilesystem`, resource requests and a memory limit, pinned images
 //!   (and the image of a CloudNativePG Cluster);
@@ -33,6 +35,7 @@ use serde_json::Value as Json;
 mod cel;
 pub mod crd_schema;
 mod objects;
+mod placeholders;
 mod pod_security;
 mod pod_wiring;
 mod rbac;
@@ -40,6 +43,7 @@ mod references;
 mod schemas;
 mod settings;
 
+pub use placeholders::placeholder_fields;
 pub use references::{ExternalInput, Input};
 
 use crate::lint::crd_schema::CrdSchemas;
@@ -71,6 +75,8 @@ pub enum Rule {
     Tls,
     /// Clients are let in without proving who they are.
     Authentication,
+    /// An argocd-vault-plugin placeholder is left for the plugin to replace.
+    Placeholder,
     /// A rendered Secret holds a secret in plain text (not an argocd-vault-plugin placeholder).
     PlaintextSecret,
     /// The PostgreSQL superuser can log in over the network.
@@ -97,6 +103,7 @@ impl Rule {
             Rule::Reference => "reference",
             Rule::Tls => "tls",
             Rule::Authentication => "authentication",
+            Rule::Placeholder => "placeholder",
             Rule::PlaintextSecret => "plaintext-secret",
             Rule::SuperuserAccess => "superuser-access",
             Rule::PodSecurity => "pod-security",
@@ -169,6 +176,7 @@ pub fn lint_objects(objects: &[Json], crds: Option<&CrdSchemas>) -> Vec<Finding>
         };
         references::unresolved(&index, &mut out);
         settings::risky_settings(&mut out);
+        placeholders::placeholders(&mut out);
         if let Some(pod) = pod_spec(object) {
             pod_security::pod_security(pod, &mut out);
             pod_wiring::pod_wiring(pod, &mut out);

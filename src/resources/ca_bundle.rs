@@ -23,6 +23,12 @@
 //!   `cnpg.io/reload`; appliers (kubectl, ArgoCD, server-side apply) leave the `data` the
 //!   workload writes alone because they never set it.
 //!
+//! The sync workload also carries the server CA into the Teleport operator's
+//! `TeleportDatabaseV3` objects when that CA exists only in the cluster (operator registration
+//! without `tls.server.ca.pem`): it watches the server CA Secret and those objects and writes
+//! `spec.tls.ca_cert`, which the render leaves out, so appliers never fight it. Its RBAC there is
+//! a Role in the operator's namespace naming those objects.
+//!
 //! Reloads: the bundle carries `cnpg.io/reload`, so CloudNativePG reloads PostgreSQL when it
 //! changes. CloudNativePG does not reconcile Poolers on a cluster CA change; the sync workload
 //! annotates each rendered Pooler after writing a new bundle (`patch` on those Poolers only) so
@@ -35,6 +41,7 @@ use crate::manifest::Kind;
 use crate::naming::Names;
 use crate::plan::{Common, Planned};
 use crate::resources::certs::{self, RELOAD_LABEL};
+use crate::resources::teleport::databases_awaiting_ca;
 use crate::values::BundleMechanism;
 
 /// The sync workload's script; its `bundle FILE...` mode prints the bundle built from PEM files.
@@ -136,6 +143,9 @@ fn rbac_rules(common: &Common) -> Json {
                 json!({"apiGroups": [""], "resources": ["secrets"], "resourceNames": sources, "verbs": ["get", "watch"]}),
                 json!({"apiGroups": [""], "resources": ["secrets"], "resourceNames": [bundle_secret(&common.names)], "verbs": ["get", "watch", "patch"]}),
             ];
+            if !databases_awaiting_ca(common.values).is_empty() {
+                rules.push(json!({"apiGroups": [""], "resources": ["secrets"], "resourceNames": [certs::server_ca_secret(common)], "verbs": ["get", "watch"]}));
+            }
             let poolers = poolers(common);
             if !poolers.is_empty() {
                 rules.push(json!({"apiGroups": ["postgresql.cnpg.io"], "resources": ["poolers"], "resourceNames": poolers, "verbs": ["patch"]}));
@@ -210,6 +220,19 @@ fn sync_workload(common: &Common) -> Vec<Planned> {
         // container's memory limit.
         {"name": "GOMEMLIMIT", "value": "64MiB"},
     ]);
+    let awaiting = databases_awaiting_ca(common.values);
+    let mut env = env;
+    if !awaiting.is_empty() {
+        let teleport = json!([
+            {"name": "SERVER_CA_SECRET", "value": certs::server_ca_secret(common)},
+            {"name": "SERVER_CA_KEY", "value": "ca.crt"},
+            {"name": "TELEPORT_NAMESPACE", "value": common.values.teleport.operator.namespace},
+            {"name": "TELEPORT_DATABASES", "value": awaiting.join(" ")},
+        ]);
+        if let (Some(env), Json::Array(extra)) = (env.as_array_mut(), teleport) {
+            env.extend(extra);
+        }
+    }
     let labels = common.labels(COMPONENT);
     let selector = json!({
         "app.kubernetes.io/name": labels["app.kubernetes.io/name"],
@@ -217,7 +240,8 @@ fn sync_workload(common: &Common) -> Vec<Planned> {
         "app.kubernetes.io/component": COMPONENT,
     });
     let resources = &sync.resources;
-    vec![
+    let mut planned = teleport_access(common);
+    planned.extend([
         secret,
         common.object(
             "bundle-configmap.json",
@@ -245,7 +269,42 @@ fn sync_workload(common: &Common) -> Vec<Planned> {
                 "config_map": workload,
             }),
         ),
-    ]
+    ]);
+    planned
+}
+
+/// The Role and RoleBinding in the Teleport operator's namespace that let the sync workload
+/// watch and patch the TeleportDatabaseV3 objects awaiting the server CA (none otherwise).
+fn teleport_access(common: &Common) -> Vec<Planned> {
+    let databases = databases_awaiting_ca(common.values);
+    if databases.is_empty() {
+        return Vec::new();
+    }
+    let workload = &common.names.bundle_sync;
+    // Named after the Teleport databases, which are unique in Teleport (two clusters of one name
+    // in two namespaces share this namespace).
+    let name = format!("{}-ca-sync", common.values.teleport_database_prefix());
+    let operator_namespace = &common.values.teleport.operator.namespace;
+    let rules = json!([{"apiGroups": ["resources.teleport.dev"], "resources": ["teleportdatabasesv3"],
+        "resourceNames": databases, "verbs": ["get", "watch", "patch"]}]);
+    let mut role = common.object(
+        "role.json",
+        Kind::Role,
+        &name,
+        COMPONENT,
+        json!({"rules": rules}),
+    );
+    let mut binding = common.object(
+        "role-binding.json",
+        Kind::RoleBinding,
+        &name,
+        COMPONENT,
+        json!({"role": name, "subjects": [{"kind": "ServiceAccount", "name": workload, "namespace": common.namespace()}]}),
+    );
+    for object in [&mut role, &mut binding] {
+        object.context["metadata"]["namespace"] = json!(operator_namespace);
+    }
+    vec![role, binding]
 }
 
 /// FNV-1a, 64 bits: a stable fingerprint of the script for the pod template, so a new script

@@ -3,7 +3,8 @@
 //! Three registration modes, chosen by `teleport.registration`:
 //! - `operator`: one `TeleportDatabaseV3` per endpoint in the Teleport operator's namespace (the
 //!   operator watches only its own); deleting the resource deregisters the database. The server
-//!   CA goes inline into `spec.tls.ca_cert`, so it must be known at render time.
+//!   CA goes inline into `spec.tls.ca_cert` when known at render time (`tls.server.ca.pem`);
+//!   otherwise the client-CA sync workload writes it there in the cluster (see `ca_bundle`).
 //! - `job`: `kind: db` documents applied by a Job with `tctl create -f` after every sync, and a
 //!   deletion hook running `tctl rm`. Identity from Machine ID (`tbot --oneshot`, kubernetes join)
 //!   or an existing identity Secret; `--auth-server` is always passed (an identity file carries no
@@ -105,6 +106,16 @@ fn image(values: &Values, name: &str) -> String {
 /// The server CA PEM when it is known at render time.
 fn render_time_ca(values: &Values) -> Option<&str> {
     values.tls.server.ca.pem.as_deref()
+}
+
+/// The TeleportDatabaseV3 objects (in the operator's namespace) whose `spec.tls.ca_cert` the
+/// client-CA sync workload writes, because the server CA exists only in the cluster: operator
+/// registration without `tls.server.ca.pem`. Empty otherwise.
+pub fn databases_awaiting_ca(values: &Values) -> Vec<String> {
+    if values.teleport.registration != Registration::Operator || render_time_ca(values).is_some() {
+        return Vec::new();
+    }
+    endpoints(values).into_iter().map(|e| e.name).collect()
 }
 
 /// A `kind: db` v3 document for `tctl create`.

@@ -11,7 +11,12 @@ use crate::values::RoleVersion;
 
 pub(super) fn plan(common: &Common) -> Vec<Planned> {
     let values = common.values;
-    let ca = render_time_ca(values).unwrap_or_default();
+    // Without a render-time CA the field is left out: the client-CA sync workload writes it in
+    // the cluster, and appliers never set it, so they leave it alone.
+    let tls = match render_time_ca(values) {
+        Some(ca) => json!({"mode": "verify-full", "ca_cert": ca}),
+        None => json!({"mode": "verify-full"}),
+    };
     let mut planned: Vec<Planned> = endpoints(values)
         .iter()
         .map(|endpoint| {
@@ -21,7 +26,7 @@ pub(super) fn plan(common: &Common) -> Vec<Planned> {
                     Kind::TeleportDatabaseV3,
                     &endpoint.name,
                     "teleport",
-                    json!({"uri": endpoint.uri, "ca_cert": ca}),
+                    json!({"uri": endpoint.uri, "tls": tls}),
                 )
                 // The operator turns this annotation into the Teleport database description.
                 .with_annotation("description", &endpoint.description);

@@ -8,7 +8,7 @@ use super::Findings;
 use super::images::pinned_image;
 use super::syntax::{is_dns_name, is_label_key, is_label_value};
 use crate::naming;
-use crate::values::{DeletionHook, JobIdentity, Registration, Values};
+use crate::values::{BundleMechanism, DeletionHook, JobIdentity, Registration, Values};
 
 /// Teleport accepts database names matching `^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$`; the
 /// operator also uses the name as a Kubernetes name, so cnpgtp requires a lower-case DNS label
@@ -102,12 +102,17 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
         }
     }
     match t.registration {
-        Registration::Operator if values.tls.server.ca.pem.is_none() => {
+        // Without a render-time CA the client-CA sync workload writes it into the
+        // TeleportDatabaseV3 objects; external-secrets cannot.
+        Registration::Operator
+            if values.tls.server.ca.pem.is_none()
+                && values.client_ca_bundle.mechanism == BundleMechanism::ExternalSecrets =>
+        {
             f.error_pair(
                 "teleport.registration",
-                "tls.server.ca.pem",
-                "the operator registration puts the server CA inline into each TeleportDatabaseV3, but this server CA only exists inside the cluster (generated, or in an existing Secret)",
-                "set tls.server.ca.pem (PEM or a <path:...> placeholder), or use `registration: job` or `agent`, which read the CA in the cluster",
+                "clientCaBundle.mechanism",
+                "the operator registration needs the server CA in each TeleportDatabaseV3; this CA exists only in the cluster, and with `externalSecrets` nothing writes it there",
+                "use clientCaBundle.mechanism: syncWorkload (its workload writes the CA into the Teleport databases), set tls.server.ca.pem (PEM or a <path:...> placeholder), or use `registration: job` or `agent`",
             );
         }
         Registration::Job => {
