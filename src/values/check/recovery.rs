@@ -206,7 +206,7 @@ fn target(values: &Values, f: &mut Findings, wal_from_store: bool) {
     {
         f.error(
             "recovery.target.xid",
-            "not a transaction ID (a 32-bit number)",
+            "not a transaction ID: CloudNativePG reads it as an unsigned 32-bit number (digits only, no sign, at most 4294967295)",
             "e.g. 1234567",
         );
     }

@@ -29,7 +29,9 @@ fn promotion_token_problem(token: &str) -> Option<String> {
         serde_json::Value::Object(object) => Some(object),
         serde_json::Value::Null => None,
         _ => {
-            return Some("its content is not a JSON object: copy status.demotionToken whole".into());
+            return Some(
+                "its content is not a JSON object: copy status.demotionToken whole".into(),
+            );
         }
     };
     let field = |key: &str| {
