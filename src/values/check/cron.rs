@@ -5,8 +5,6 @@
 //! seconds, so `0 3 * * *` means "at second 0 of minute 3 of every hour of every day...", not
 //! 03:00. cnpgtp refuses it and says what was probably meant.
 
-use super::syntax::is_go_duration;
-
 /// (name, lowest, highest, names for the values starting at `lowest`).
 const FIELDS: [(&str, u32, u32, &[&str]); 6] = [
     ("seconds", 0, 59, &[]),
@@ -39,16 +37,60 @@ const DESCRIPTORS: &[&str] = &[
     "@hourly",
 ];
 
-/// Why `schedule` is not a schedule CloudNativePG accepts, if it is not.
+/// Whether `text` is a duration Go's `time.ParseDuration` reads (what robfig/cron v1.2.0 gives
+/// the rest of `@every `): an optional sign, then `0` or numbers (`1`, `1.5`, `.5`) each with a
+/// unit `ns`, `us`, `µs`, `μs`, `ms`, `s`, `m` or `h`.
+fn is_parse_duration(text: &str) -> bool {
+    let rest = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if rest == "0" {
+        return true;
+    }
+    let mut rest = rest;
+    if rest.is_empty() {
+        return false;
+    }
+    while !rest.is_empty() {
+        let number = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_digit() || *b == b'.')
+            .count();
+        let digits = &rest[..number];
+        if !digits.bytes().any(|b| b.is_ascii_digit())
+            || digits.bytes().filter(|b| *b == b'.').count() > 1
+        {
+            return false;
+        }
+        rest = &rest[number..];
+        let unit = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        if !["ns", "us", "\u{b5}s", "\u{3bc}s", "ms", "s", "m", "h"].contains(&&rest[..unit]) {
+            return false;
+        }
+        rest = &rest[unit..];
+    }
+    true
+}
+
+/// Why `schedule` is not a schedule CloudNativePG accepts, if it is not: robfig/cron v1.2.0
+/// `Parse` (`parser.go`), which `ScheduledBackupCustomValidator.validate` calls
+/// (`internal/webhook/v1/scheduledbackup_webhook.go`, CloudNativePG v1.30.0). A descriptor is
+/// recognised only when the schedule starts with `@`, and only as written (lower case).
 pub fn schedule_problem(schedule: &str) -> Option<String> {
     let text = schedule.trim();
-    if let Some(interval) = text.strip_prefix("@every ") {
-        return (!is_go_duration(interval.trim()))
+    if let Some(interval) = schedule.strip_prefix("@every ") {
+        return (!is_parse_duration(interval))
             .then(|| format!("`@every` needs a duration such as 24h, not `{interval}`"));
     }
+    if schedule.starts_with('@') {
+        return (!DESCRIPTORS.contains(&schedule)).then(|| {
+            format!("unknown descriptor `{schedule}` (descriptors are lower case, e.g. @daily)")
+        });
+    }
     if text.starts_with('@') {
-        return (!DESCRIPTORS.contains(&text.to_ascii_lowercase().as_str()))
-            .then(|| format!("unknown descriptor `{text}`"));
+        return Some(format!(
+            "`{schedule}` has space before the descriptor: CloudNativePG reads it only at the start"
+        ));
     }
     let fields: Vec<&str> = text.split_whitespace().collect();
     if fields.len() == 5 {
@@ -72,7 +114,8 @@ pub fn schedule_problem(schedule: &str) -> Option<String> {
 }
 
 fn check_field(field: &str, low: u32, high: u32, names: &[&str]) -> Result<(), String> {
-    for part in field.split(',') {
+    // `strings.FieldsFunc` on `,`: empty items are skipped.
+    for part in field.split(',').filter(|p| !p.is_empty()) {
         let (range, step) = match part.split_once('/') {
             Some((range, step)) => (range, Some(step)),
             None => (part, None),
@@ -129,6 +172,9 @@ mod tests {
             "0 0 1 * JAN-MAR mon-fri",
             "@daily",
             "@every 12h",
+            "@every 1.5h",
+            "@every 1h30m",
+            "0 0 3 1,,15 * *",
         ] {
             assert_eq!(schedule_problem(ok), None, "{ok}");
         }
@@ -149,6 +195,10 @@ mod tests {
             "0 0 */0 * * *",
             "@sometimes",
             "@every soon",
+            "@DAILY",
+            " @daily",
+            "@every  1h",
+            "@every 1d",
         ] {
             assert!(schedule_problem(bad).is_some(), "{bad}");
         }

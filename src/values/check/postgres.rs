@@ -12,6 +12,84 @@ use crate::values::{ImageFlavour, Values};
 /// PostgreSQL majors CloudNativePG 1.29/1.30 support.
 pub const SUPPORTED_MAJORS: std::ops::RangeInclusive<u32> = 14..=18;
 
+/// The tag CloudNativePG reads from an image name: machinery v0.5.0 `reference.New` (the
+/// `CloudNativePG` 1.30 dependency, `pkg/image/reference/imagename.go`). A trailing
+/// `@sha256:<hex>` is the digest; the tag follows the first `:` of the last path segment; an
+/// image with neither is `latest`.
+fn cnpg_image_tag(image: &str) -> &str {
+    let mut name = image;
+    let mut digest = false;
+    if let Some(at) = name.rfind("@sha256:") {
+        let hex = &name[at + "@sha256:".len()..];
+        if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            name = &name[..at];
+            digest = true;
+        }
+    }
+    let last_segment = name.rsplit('/').next().unwrap_or(name);
+    match last_segment.split_once(':') {
+        Some((_, tag)) if !tag.is_empty() => tag,
+        _ if digest => "",
+        _ => "latest",
+    }
+}
+
+/// The major of a tag as machinery v0.5.0 `version.FromTag` reads it
+/// (`pkg/postgres/version/version.go`): the tag must start with `^(\d\.?)+`; of that prefix, the
+/// part before the first `.` is the major and the part after it, when there is one, the minor;
+/// both must be integers. `None` when `FromTag` fails.
+fn tag_major(tag: &str) -> Option<u64> {
+    let bytes = tag.as_bytes();
+    let mut end = 0;
+    while end < bytes.len() && bytes[end].is_ascii_digit() {
+        end += 1;
+        if end < bytes.len() && bytes[end] == b'.' {
+            end += 1;
+        }
+    }
+    if end == 0 {
+        return None;
+    }
+    let mut parts = tag[..end].split('.');
+    let major = parts.next()?.parse::<u64>().ok()?;
+    match parts.next() {
+        Some(minor) if minor.parse::<u64>().is_err() => None,
+        _ => Some(major),
+    }
+}
+
+/// `validateImageName` in `internal/webhook/v1/cluster_webhook.go` (CloudNativePG v1.30.0,
+/// 4b5e244a): no `latest`, not a digest alone, a tag `version.FromTag` reads; then cnpgtp's own
+/// rule, the major it reads must be `postgres.major`.
+fn image_tag(f: &mut Findings, image: &str, major: u32) {
+    let tag = cnpg_image_tag(image);
+    match tag {
+        "latest" => f.error(
+            "postgres.image",
+            "Can't use 'latest' as image tag as we can't detect upgrades (CloudNativePG refuses it; an image without a tag is `latest`)",
+            format!("pin a version tag such as `{major}.6-minimal-trixie`"),
+        ),
+        "" => f.error(
+            "postgres.image",
+            "Can't use just the image sha as we can't detect upgrades (CloudNativePG reads the major from the tag)",
+            format!("keep the digest and add the tag: `repository:{major}.6-minimal-trixie@sha256:...`"),
+        ),
+        _ => match tag_major(tag) {
+            None => f.error(
+                "postgres.image",
+                format!("invalid version tag `{tag}`: CloudNativePG reads the PostgreSQL version from the tag, which must start with MAJOR or MAJOR.MINOR"),
+                format!("use a tag such as `{major}.6-minimal-trixie`"),
+            ),
+            Some(tag_major) if tag_major != u64::from(major) => f.error(
+                "postgres.image",
+                format!("the image tag must start with the major version {major} (CloudNativePG reads the major from the tag)"),
+                "use a tag such as `18.6-minimal-trixie`, or set postgres.major to match",
+            ),
+            Some(_) => {}
+        },
+    }
+}
+
 pub(super) fn check(values: &Values, f: &mut Findings) {
     let pg = &values.postgres;
     // CloudNativePG 1.30 passes initdb `-k` for `dataChecksums: true` and nothing otherwise
@@ -38,24 +116,14 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
         );
     }
     if let Some(image) = &pg.image {
-        // `repository:tag@sha256:...` is pinned by digest and still carries the tag the major is
-        // read from; the tag follows the last `:` of the last path segment.
-        let reference = image.split('@').next().unwrap_or("");
-        let last_segment = reference.rsplit('/').next().unwrap_or("");
-        let tag = last_segment.split_once(':').map_or("", |(_, t)| t);
-        let tag_major = tag.split(['.', '-']).next().unwrap_or("");
         if image.trim().is_empty() || image.chars().any(char::is_whitespace) {
             f.error(
                 "postgres.image",
                 "not a valid image reference",
                 "write registry/repository:tag",
             );
-        } else if tag_major != pg.major.to_string() {
-            f.error(
-                "postgres.image",
-                format!("the image tag must start with the major version {} (CloudNativePG reads the major from the tag)", pg.major),
-                "use a tag such as `18.6-minimal-trixie`, or set postgres.major to match",
-            );
+        } else {
+            image_tag(f, image, pg.major);
         }
     }
     if pg.instances < 1 {

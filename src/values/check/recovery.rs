@@ -199,12 +199,14 @@ fn target(values: &Values, f: &mut Findings, wal_from_store: bool) {
             "use the name given to pg_create_restore_point()",
         );
     }
+    // `strconv.ParseUint(xid, 10, 32)` (validateRecoveryTarget, CloudNativePG v1.30.0): digits
+    // only, no sign, at most 2^32-1.
     if let Some(xid) = &t.xid
-        && xid.parse::<u32>().is_err()
+        && (!xid.bytes().all(|b| b.is_ascii_digit()) || xid.parse::<u32>().is_err())
     {
         f.error(
             "recovery.target.xid",
-            "not a transaction ID (a 32-bit number)",
+            "not a transaction ID: CloudNativePG reads it as an unsigned 32-bit number (digits only, no sign, at most 4294967295)",
             "e.g. 1234567",
         );
     }
@@ -247,7 +249,8 @@ fn target(values: &Values, f: &mut Findings, wal_from_store: bool) {
     }
     if let Some(timeline) = &t.timeline
         && timeline != "latest"
-        && !timeline.parse::<u32>().is_ok_and(|n| n > 0)
+        // `strconv.Atoi` (a 64-bit int, sign allowed) and at least 1, as the webhook reads it.
+        && !timeline.parse::<i64>().is_ok_and(|n| n > 0)
     {
         f.error(
             "recovery.target.timeline",

@@ -22,17 +22,46 @@ fn promotion_token_problem(token: &str) -> Option<String> {
     let Ok(json) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
         return Some("its base64 content is not JSON: copy status.demotionToken whole".into());
     };
-    [
+    // `ParsePgControldataToken` decodes into a struct of six strings (`pkg/utils/parser.go` at
+    // v1.30.0): Go's decoder refuses any other JSON than an object (or null), and a field that
+    // is not a string; it matches field names without regard to case.
+    let object = match &json {
+        serde_json::Value::Object(object) => Some(object),
+        serde_json::Value::Null => None,
+        _ => {
+            return Some(
+                "its content is not a JSON object: copy status.demotionToken whole".into(),
+            );
+        }
+    };
+    let field = |key: &str| {
+        object.and_then(|o| {
+            o.get(key).or_else(|| {
+                o.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                    .map(|(_, v)| v)
+            })
+        })
+    };
+    let keys = [
         "latestCheckpointTimelineID",
         "redoWalFile",
         "databaseSystemIdentifier",
         "latestCheckpointREDOLocation",
         "timeOfLatestCheckpoint",
         "operatorVersion",
-    ]
-    .into_iter()
-    .find(|key| json.get(key).is_none_or(|v| v.is_null() || v == ""))
-    .map(|key| format!("the token has no `{key}`: copy status.demotionToken whole"))
+    ];
+    if let Some(key) = keys
+        .into_iter()
+        .find(|key| field(key).is_some_and(|v| !v.is_string() && !v.is_null()))
+    {
+        return Some(format!(
+            "the token's `{key}` is not a JSON string: CloudNativePG cannot decode it; copy status.demotionToken whole"
+        ));
+    }
+    keys.into_iter()
+        .find(|key| field(key).is_none_or(|v| v.is_null() || v == ""))
+        .map(|key| format!("the token has no `{key}`: copy status.demotionToken whole"))
 }
 
 pub(super) fn check(values: &Values, f: &mut Findings) {
@@ -175,6 +204,14 @@ mod tests {
         );
         assert_eq!(promotion_token_problem(&token), None);
         assert!(promotion_token_problem("abc").is_some());
+        let number = base64::engine::general_purpose::STANDARD.encode(
+            r#"{"latestCheckpointTimelineID":1,"redoWalFile":"000000010000000000000003","databaseSystemIdentifier":"7","latestCheckpointREDOLocation":"0/3000028","timeOfLatestCheckpoint":"Mon","operatorVersion":"1.30.0"}"#,
+        );
+        assert!(
+            promotion_token_problem(&number)
+                .unwrap()
+                .contains("not a JSON string")
+        );
         let partial = base64::engine::general_purpose::STANDARD.encode(r#"{"redoWalFile":"x"}"#);
         assert!(
             promotion_token_problem(&partial)

@@ -125,21 +125,28 @@ pub fn is_plain_sql_identifier(name: &str) -> bool {
         && !SQL_RESERVED.contains(&name)
 }
 
-/// A Kubernetes quantity (`10Gi`, `500m`, `1.5G`, `2e3`).
+/// A Kubernetes quantity as apimachinery's `resource.ParseQuantity` reads it (the parse behind
+/// CloudNativePG's `validateStorageConfigurationSize` and every resource request): an optional
+/// `+`, digits with an optional `.` fraction (`1.5`, `.5`, `1.`), then a suffix: none, `Ki` to
+/// `Ei`, `n`, `u`, `m`, `k`, `M` to `E`, or an exponent `e3`/`E-2`. cnpgtp also refuses what
+/// Kubernetes would parse but no size or request means: a negative number, or no digits at all.
 pub fn is_quantity(text: &str) -> bool {
-    let suffixes = [
-        "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E", "",
-    ];
-    suffixes.iter().any(|suffix| {
-        text.strip_suffix(suffix).is_some_and(|number| {
-            let mut parts = number.splitn(2, '.');
-            let whole = parts.next().unwrap_or("");
-            let fraction = parts.next();
-            !whole.is_empty()
-                && whole.bytes().all(|b| b.is_ascii_digit())
-                && fraction.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
-        })
-    })
+    let unsigned = text.strip_prefix('+').unwrap_or(text);
+    let number_len = unsigned
+        .bytes()
+        .take_while(|b| b.is_ascii_digit() || *b == b'.')
+        .count();
+    let (number, suffix) = unsigned.split_at(number_len);
+    let one_point = number.bytes().filter(|b| *b == b'.').count() <= 1;
+    let has_digit = number.bytes().any(|b| b.is_ascii_digit());
+    let known_suffix = [
+        "", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E",
+    ]
+    .contains(&suffix);
+    let exponent = suffix
+        .strip_prefix(['e', 'E'])
+        .is_some_and(|e| !e.is_empty() && e.parse::<i64>().is_ok());
+    one_point && has_digit && (known_suffix || exponent)
 }
 
 /// A Go duration as cert-manager parses it (`87600h`, `1h30m`).
@@ -277,10 +284,12 @@ mod tests {
 
     #[test]
     fn quantities_and_durations() {
-        for ok in ["10Gi", "500m", "1.5G", "1", "0"] {
+        for ok in [
+            "10Gi", "500m", "1.5G", "1", "0", "1e3", "2E-2", "1e+3", ".5Gi", "+10Gi", "1.Gi",
+        ] {
             assert!(is_quantity(ok), "{ok}");
         }
-        for bad in ["10 Gi", "Gi", "10GB", "-1", "1."] {
+        for bad in ["10 Gi", "Gi", "10GB", "-1", "1.2.3", "1e", "10Kb", "", "."] {
             assert!(!is_quantity(bad), "{bad}");
         }
         for ok in ["87600h", "1h30m", "720h", "90s"] {

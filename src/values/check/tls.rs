@@ -72,14 +72,11 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
                     "`issuer: vault` needs the PKI sign path",
                     "set e.g. pki_int/sign/postgres",
                 );
-            } else if vault
-                .path
-                .as_ref()
-                .is_some_and(|p| p.split('/').any(|s| s == ".." || s == "."))
-            {
-                f.error(
+            } else if let Some(path) = &vault.path {
+                vault_path(
+                    f,
                     "tls.server.vault.path",
-                    "a Vault path with `.` or `..` segments",
+                    path,
                     "write the sign path plainly, e.g. pki_int/sign/postgres",
                 );
             }
@@ -103,6 +100,12 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
                             "set the role ID or a placeholder",
                         );
                     }
+                    vault_path(
+                        f,
+                        "tls.server.vault.appRole.path",
+                        &vault.app_role.path,
+                        "write the AppRole mount path plainly, e.g. approle",
+                    );
                     secret_source(
                         f,
                         "tls.server.vault.appRole.secretId",
@@ -119,6 +122,12 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
                             "set the role bound to the issuer's ServiceAccount",
                         );
                     }
+                    vault_path(
+                        f,
+                        "tls.server.vault.kubernetes.mountPath",
+                        &vault.kubernetes.mount_path,
+                        "write the mount path plainly, e.g. /v1/auth/kubernetes",
+                    );
                     // Both go into the token RoleBinding's subject: invalid names pass the
                     // render and fail at apply time.
                     if !is_dns_name(&vault.kubernetes.cert_manager_service_account) {
@@ -146,6 +155,16 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
         &values.teleport.database_client_ca,
         true,
     );
+}
+
+/// cert-manager's `containsDotDotSegment` (`internal/apis/certmanager/validation/issuer.go` at
+/// v1.21.1): `ValidateVaultIssuerConfig` refuses a `..` segment in `path`, and
+/// `ValidateVaultIssuerAuth` in `auth.appRole.path` and `auth.kubernetes.mountPath`. A `.`
+/// segment is refused too (cnpgtp's own rule): Vault would look for it literally.
+fn vault_path(f: &mut Findings, at: &str, path: &str, fix: &str) {
+    if path.split('/').any(|s| s == ".." || s == ".") {
+        f.error(at, "a Vault path with `.` or `..` segments", fix);
+    }
 }
 
 /// cert-manager decodes `vault.caBundle` and parses PEM certificates out of it.
