@@ -19,6 +19,9 @@ use crate::crds::teleport::{TeleportDatabaseV3, TeleportRoleV7, TeleportRoleV8};
 /// Cluster, and last what needs a running Cluster).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
+    /// A kind cnpgtp does not render itself, from `extraObjects`: first, since rendered objects
+    /// may use what it provides (a Secret, a ConfigMap of its own kind is typed as such).
+    Other,
     ServiceAccount,
     Secret,
     ConfigMap,
@@ -40,8 +43,36 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind cnpgtp renders itself, in apply order.
+    pub const RENDERED: &[Kind] = &[
+        Kind::ServiceAccount,
+        Kind::Secret,
+        Kind::ConfigMap,
+        Kind::Role,
+        Kind::RoleBinding,
+        Kind::Issuer,
+        Kind::Certificate,
+        Kind::SecretStore,
+        Kind::ExternalSecret,
+        Kind::Deployment,
+        Kind::ObjectStore,
+        Kind::Cluster,
+        Kind::Pooler,
+        Kind::ScheduledBackup,
+        Kind::TeleportRoleV7,
+        Kind::TeleportRoleV8,
+        Kind::TeleportDatabaseV3,
+        Kind::Job,
+    ];
+
+    /// The rendered kind named `name` (a Kubernetes kind, e.g. `Cluster`).
+    pub fn rendered(name: &str) -> Option<Kind> {
+        Kind::RENDERED.iter().copied().find(|k| k.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
+            Kind::Other => "Other",
             Kind::ServiceAccount => "ServiceAccount",
             Kind::Secret => "Secret",
             Kind::ConfigMap => "ConfigMap",
@@ -86,6 +117,60 @@ pub enum Object {
     TeleportRoleV8(TeleportRoleV8),
     TeleportDatabaseV3(TeleportDatabaseV3),
     Job(Job),
+    Other(Other),
+}
+
+/// An object of a kind cnpgtp does not type (from `extraObjects`): its JSON as given, with the
+/// metadata read from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Other {
+    pub kind: String,
+    pub value: serde_json::Value,
+    pub metadata: ObjectMeta,
+}
+
+/// Written as cnpgtp writes its typed objects: `apiVersion` and `kind` first, then the rest in
+/// key order, so extra objects read like the others.
+impl Serialize for Other {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Some(fields) = self.value.as_object() else {
+            return self.value.serialize(serializer);
+        };
+        const HEAD: [&str; 2] = ["apiVersion", "kind"];
+        let mut map = serializer.serialize_map(Some(fields.len()))?;
+        for key in HEAD {
+            if let Some(value) = fields.get(key) {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        for (key, value) in fields.iter().filter(|(k, _)| !HEAD.contains(&k.as_str())) {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+impl Other {
+    pub fn metadata(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+
+    /// An object with `apiVersion`, `kind` and `metadata` (whose fields are those of every
+    /// Kubernetes object: unknown ones are refused).
+    pub fn from_value(value: serde_json::Value) -> Result<Other, String> {
+        let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_string);
+        let kind = text("kind").ok_or("no `kind`")?;
+        text("apiVersion").ok_or("no `apiVersion`")?;
+        let metadata: ObjectMeta =
+            serde_json::from_value(value.get("metadata").cloned().unwrap_or_default())
+                .map_err(|e| format!("at metadata: {e}"))?;
+        Ok(Other {
+            kind,
+            value,
+            metadata,
+        })
+    }
 }
 
 macro_rules! dispatch {
@@ -109,6 +194,7 @@ macro_rules! dispatch {
             Object::TeleportRoleV8($inner) => $body,
             Object::TeleportDatabaseV3($inner) => $body,
             Object::Job($inner) => $body,
+            Object::Other($inner) => $body,
         }
     };
 }
@@ -150,6 +236,9 @@ impl Object {
             Kind::TeleportRoleV8 => Object::TeleportRoleV8(typed(text)?),
             Kind::TeleportDatabaseV3 => Object::TeleportDatabaseV3(typed(text)?),
             Kind::Job => Object::Job(typed(text)?),
+            Kind::Other => Object::Other(Other::from_value(
+                serde_json::from_str(text).map_err(|e| e.to_string())?,
+            )?),
         })
     }
 
@@ -176,9 +265,17 @@ impl Manifest {
     pub fn file_name(&self) -> String {
         format!(
             "{}-{}.yaml",
-            self.kind.as_str().to_lowercase(),
+            self.kind_name().to_lowercase(),
             self.object.name()
         )
+    }
+
+    /// The Kubernetes kind: the rendered kind's name, or an extra object's own.
+    pub fn kind_name(&self) -> &str {
+        match &self.object {
+            Object::Other(other) => &other.kind,
+            _ => self.kind.as_str(),
+        }
     }
 }
 

@@ -41,7 +41,7 @@ fn object_yaml(manifest: &Manifest) -> Result<String> {
     let text = yaml::object_to_string(&manifest.object).map_err(|e| {
         anyhow::anyhow!(
             "serializing {} {}: {e}",
-            manifest.kind.as_str(),
+            manifest.kind_name(),
             manifest.object.name()
         )
     })?;

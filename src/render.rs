@@ -12,6 +12,8 @@ use anyhow::{Context as _, Result};
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value as Json;
 
+mod patches;
+
 use crate::manifest::{Manifest, Object};
 use crate::plan::Common;
 use crate::resources;
@@ -52,7 +54,7 @@ impl Renderer {
     /// Every object of one database, typed, in apply order.
     pub fn render(&self, values: &Values) -> Result<Vec<Manifest>> {
         let common = Common::new(values);
-        let mut manifests = Vec::new();
+        let mut manifests = patches::extra_objects(values)?;
         for planned in resources::plan(&common) {
             let template = self
                 .env
@@ -62,17 +64,29 @@ impl Renderer {
                 .render(template_context(&planned.context)?)
                 .map_err(|e| anyhow::anyhow!("{e:#}"))
                 .with_context(|| format!("rendering template {}", planned.template))?;
-            let object = Object::parse(planned.kind, &text).map_err(|e| {
-                anyhow::anyhow!(
-                    "template {} rendered a {} that does not type-check: {e}",
-                    planned.template,
-                    planned.kind.as_str()
-                )
-            })?;
+            let name = planned.context["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default();
+            let targeting = patches::targeting(values, planned.kind, name);
+            let object = if targeting.is_empty() {
+                Object::parse(planned.kind, &text).map_err(|e| {
+                    anyhow::anyhow!(
+                        "template {} rendered a {} that does not type-check: {e}",
+                        planned.template,
+                        planned.kind.as_str()
+                    )
+                })?
+            } else {
+                patches::apply(planned.kind, name, &text, &targeting)?
+            };
             manifests.push(Manifest {
                 kind: planned.kind,
                 object,
             });
+        }
+        let unmatched = patches::unmatched(values, &manifests);
+        if !unmatched.is_empty() {
+            return Err(crate::values::Problems(unmatched).into());
         }
         Ok(manifests)
     }

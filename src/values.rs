@@ -407,6 +407,18 @@ pub fn load(sources: &[Source], overrides: &[Override]) -> Result<Loaded, Proble
     };
     let (errors, warnings) = check::domain(&values, &tree);
     if errors.is_empty() {
+        let mut values = values;
+        // Patches fail or succeed at render time: keep where each was written.
+        for (index, patch) in values.patches.iter_mut().enumerate() {
+            let path = KeyPath::parse(&format!("patches[{index}]"));
+            patch.origin = Some(layers::origin_of(&tree, &path.0));
+        }
+        values.extra_object_origins = (0..values.extra_objects.len())
+            .map(|index| {
+                let path = KeyPath::parse(&format!("extraObjects[{index}]"));
+                layers::origin_of(&tree, &path.0)
+            })
+            .collect();
         Ok(Loaded { values, warnings })
     } else {
         Err(Problems(errors))

@@ -1078,6 +1078,9 @@ fn context(name: &str) -> Json {
             object_store("", "east-backups"),
             json!({"primary": "appdb", "promotionToken": PROMOTION_TOKEN}),
         ),
+        // A merge patch of the Cluster: the target fields are the strings under test.
+        "patch" => json!({"patches": [{"target": {"kind": "Cluster", "name": "appdb"},
+            "merge": {"metadata": {"annotations": {"example.com/owner": "team-a"}}}}]}),
         other => store_context(other).unwrap_or_else(|| panic!("no context {other}")),
     }
 }
@@ -1195,6 +1198,8 @@ const FIELDS: &[(&str, &str, &str)] = &[
     ("labels.*", "", "blue"),
     ("name", "", "orders"),
     ("namespace", "", "shop"),
+    ("patches[].target.kind", "patch", "Cluster"),
+    ("patches[].target.name", "patch", "appdb"),
     ("pooler.parameters.<key>", "", "server_check_delay"),
     ("pooler.parameters.*", "", "select 1"),
     (
@@ -1700,6 +1705,24 @@ fn carries(value: &Json, needle: &str, nested: bool) -> bool {
     }
 }
 
+/// A refusal must say which key, and give a fix.
+fn refusal_names_its_key(
+    field: &Field,
+    text: &str,
+    problems: &values::Problems,
+) -> Result<(), String> {
+    let expected = field.key_path(text).to_string();
+    let names_key = problems
+        .0
+        .iter()
+        .any(|p| p.path.to_string() == expected || p.message.contains(&expected));
+    let shown = problems.to_string();
+    if !names_key || !shown.contains("\n  fix: ") {
+        return Err(format!("refused without naming `{expected}`:\n{shown}"));
+    }
+    Ok(())
+}
+
 /// The structural property for one field and one value.
 fn check_field(field: &Field, text: &str, by_set: bool) -> Result<(), String> {
     let by_set = by_set && !field.key_slot;
@@ -1710,21 +1733,15 @@ fn check_field(field: &Field, text: &str, by_set: bool) -> Result<(), String> {
         load(&field.document(text), None)
     };
     let loaded = match loaded {
-        Err(problems) => {
-            // Refused: it must say which key, and give a fix.
-            let expected = field.key_path(text).to_string();
-            let names_key = problems
-                .0
-                .iter()
-                .any(|p| p.path.to_string() == expected || p.message.contains(&expected));
-            let shown = problems.to_string();
-            if !names_key || !shown.contains("\n  fix: ") {
-                return Err(format!("refused without naming `{expected}`:\n{shown}"));
-            }
-            return Ok(());
-        }
+        Err(problems) => return refusal_names_its_key(field, text, &problems),
         Ok(loaded) => loaded,
     };
+    // Patches are matched against the rendered objects: a render can refuse them too.
+    if let Err(e) = renderer().render(&loaded.values) {
+        if let Some(problems) = e.downcast_ref::<values::Problems>() {
+            return refusal_names_its_key(field, text, problems);
+        }
+    }
     let reparsed = render_and_reparse(&loaded)?;
     let ((objects, kinds), _) = baseline(field);
     if field.names_follow {

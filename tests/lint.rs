@@ -1173,3 +1173,59 @@ fn placeholders_are_reported_only_where_values_write_them() {
     );
     assert!(article.iter().all(|f| f.contains("argocd-vault-plugin")));
 }
+
+/// Renders the defaults plus the values text `yaml` (for patches, which `--set` cannot write).
+fn render_yaml(yaml: &str) -> Vec<Manifest> {
+    let source = values::Source {
+        name: "patched.yaml".into(),
+        text: yaml.into(),
+    };
+    let loaded = values::load(&[source], &[]).unwrap_or_else(|p| panic!("{p}"));
+    renderer().render(&loaded.values).unwrap()
+}
+
+#[test]
+fn patches_and_extra_objects_do_not_escape_lint() {
+    // lint reads the patched objects, not the values: each weakening is still seen.
+    let findings = lint::lint(
+        &render_yaml(
+            "patches:
+  - target: {kind: Pooler}
+    merge: {spec: {pgbouncer: {parameters: {auth_type: trust}}}}
+  - target: {kind: Cluster, name: appdb}
+    json: [{op: add, path: /spec/enableSuperuserAccess, value: true}]
+extraObjects:
+  - apiVersion: v1
+    kind: Secret
+    metadata: {name: app-login}
+    stringData: {password: hunter2-plain}
+",
+        ),
+        None,
+    );
+    assert_eq!(
+        findings_of(&findings, Rule::Authentication, "Pooler", "appdb-pooler-rw").len(),
+        1,
+        "{findings:?}"
+    );
+    assert_eq!(
+        findings_of(&findings, Rule::SuperuserAccess, "Cluster", "appdb").len(),
+        1,
+        "{findings:?}"
+    );
+    assert_eq!(
+        findings_of(&findings, Rule::PlaintextSecret, "Secret", "app-login").len(),
+        1,
+        "{findings:?}"
+    );
+    assert!(findings.iter().all(|f| !f.to_string().contains("hunter2")));
+    // The unpatched render has none of them.
+    let clean = lint::lint(&render(&[]), None);
+    for rule in [
+        Rule::Authentication,
+        Rule::SuperuserAccess,
+        Rule::PlaintextSecret,
+    ] {
+        assert!(clean.iter().all(|f| f.rule != rule), "{rule:?}: {clean:?}");
+    }
+}

@@ -165,7 +165,7 @@ fn read_limited(path: &Path) -> Result<String, String> {
 }
 
 /// (kind, namespace, name) of one rendered object.
-type ObjectId = (&'static str, String, String);
+type ObjectId = (String, String, String);
 
 /// One database's render: (warnings, name, its objects, finished output), or the problems with
 /// its values.
@@ -215,14 +215,23 @@ pub(super) fn render_all_warning<T: Send>(
         sources.extend(database.source.clone());
         match values::load(&sources, &overrides) {
             Ok(loaded) => {
-                let manifests = renderer
-                    .render(&loaded.values)
-                    .map_err(|e| Failure::new(exit::INTERNAL, e))?;
+                let manifests = match renderer.render(&loaded.values) {
+                    Ok(manifests) => manifests,
+                    // A patch or an extra object that does not fit: the user's, at their line.
+                    Err(e) => match e.downcast::<Problems>() {
+                        Ok(problems) => return Ok(Err(problems)),
+                        Err(e) => return Err(Failure::new(exit::INTERNAL, e)),
+                    },
+                };
                 let ids = manifests
                     .iter()
                     .map(|m| {
                         let namespace = m.object.metadata().namespace.clone().unwrap_or_default();
-                        (m.kind.as_str(), namespace, m.object.name().to_string())
+                        (
+                            m.kind_name().to_string(),
+                            namespace,
+                            m.object.name().to_string(),
+                        )
                     })
                     .collect();
                 let finished = finish(manifests).map_err(|e| Failure::new(exit::INTERNAL, e))?;

@@ -37,7 +37,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
 fn sync_wave(kind: Kind, component: &str) -> Option<i32> {
     let late = component == "teleport";
     Some(match kind {
-        Kind::Job => return None,
+        Kind::Job | Kind::Other => return None,
         Kind::ServiceAccount | Kind::Secret | Kind::ConfigMap | Kind::Role | Kind::RoleBinding => {
             -4
         }

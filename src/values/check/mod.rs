@@ -13,6 +13,7 @@ mod cron;
 mod images;
 mod names;
 mod parameters;
+mod patches;
 mod pooler;
 mod postgres;
 mod recovery;
@@ -339,6 +340,7 @@ pub(super) fn domain(values: &Values, tree: &Tree) -> (Vec<Problem>, Vec<Problem
     teleport::check(values, &mut f);
     backup::check(values, &mut f);
     recovery::check(values, &mut f);
+    patches::check(values, &mut f);
     for list in [&mut f.errors, &mut f.warnings] {
         list.sort_by_key(|p| {
             p.origin

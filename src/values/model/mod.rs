@@ -10,10 +10,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
 mod backup;
+mod patches;
 mod teleport;
 mod tls;
 
 pub use backup::*;
+pub use patches::*;
 pub use teleport::*;
 pub use tls::*;
 
@@ -54,6 +56,14 @@ pub struct Values {
     pub replica: Replica,
     /// Keep the Cluster, its ObjectStores and backups when ArgoCD prunes or deletes the app.
     pub deletion_protection: DeletionProtection,
+    /// Patches of rendered objects (the escape hatch for fields cnpgtp has no key for).
+    pub patches: Vec<Patch>,
+    /// Whole manifests rendered beside the rest (namespace defaulted).
+    pub extra_objects: Vec<serde_json::Value>,
+    /// Where each of `extra_objects` was written, for errors found at render time.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub extra_object_origins: Vec<crate::yaml::Origin>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
