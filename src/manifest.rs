@@ -134,10 +134,10 @@ pub struct Other {
 impl Serialize for Other {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
+        const HEAD: [&str; 2] = ["apiVersion", "kind"];
         let Some(fields) = self.value.as_object() else {
             return self.value.serialize(serializer);
         };
-        const HEAD: [&str; 2] = ["apiVersion", "kind"];
         let mut map = serializer.serialize_map(Some(fields.len()))?;
         for key in HEAD {
             if let Some(value) = fields.get(key) {
