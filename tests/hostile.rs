@@ -1737,10 +1737,10 @@ fn check_field(field: &Field, text: &str, by_set: bool) -> Result<(), String> {
         Ok(loaded) => loaded,
     };
     // Patches are matched against the rendered objects: a render can refuse them too.
-    if let Err(e) = renderer().render(&loaded.values) {
-        if let Some(problems) = e.downcast_ref::<values::Problems>() {
-            return refusal_names_its_key(field, text, problems);
-        }
+    if let Err(e) = renderer().render(&loaded.values)
+        && let Some(problems) = e.downcast_ref::<values::Problems>()
+    {
+        return refusal_names_its_key(field, text, problems);
     }
     let reparsed = render_and_reparse(&loaded)?;
     let ((objects, kinds), _) = baseline(field);
