@@ -120,9 +120,14 @@ pub(super) fn unmatched(values: &Values, manifests: &[Manifest]) -> Vec<Problem>
                     same_kind.join(", ")
                 )
             };
-            patch_problem(
-                patch,
-                index,
+            let key = if patch.target.name.is_some() {
+                "name"
+            } else {
+                "kind"
+            };
+            Problem::new(
+                patch.origin.clone(),
+                KeyPath::parse(&format!("patches[{index}].target.{key}")),
                 format!(
                     "the target matches no rendered object ({} {})",
                     patch.target.kind,
