@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{ResourceRequirements, TopologySpreadConstraint};
+use k8s_openapi::api::core::v1::{
+    NodeAffinity, ResourceRequirements, Toleration, TopologySpreadConstraint,
+};
 use serde::{Deserialize, Serialize};
 
 use super::barman::PluginConfiguration;
@@ -237,6 +239,10 @@ pub struct AffinityConfiguration {
     pub pod_anti_affinity_type: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub node_selector: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<Toleration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_affinity: Option<NodeAffinity>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

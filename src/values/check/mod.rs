@@ -18,6 +18,7 @@ mod postgres;
 mod recovery;
 mod replica;
 mod roles;
+mod scheduling;
 mod secrets;
 mod syntax;
 mod teleport;
@@ -330,6 +331,7 @@ pub(super) fn domain(values: &Values, tree: &Tree) -> (Vec<Problem>, Vec<Problem
     };
     names::check(values, &mut f);
     postgres::check(values, &mut f);
+    scheduling::check(values, &mut f);
     parameters::check(values, &mut f);
     roles::check(values, &mut f);
     tls::check(values, &mut f);

@@ -10,10 +10,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
 mod backup;
+mod scheduling;
 mod teleport;
 mod tls;
 
 pub use backup::*;
+pub use scheduling::*;
 pub use teleport::*;
 pub use tls::*;
 
@@ -83,6 +85,10 @@ pub struct Postgres {
     pub topology_spread: TopologySpread,
     /// Node selector for instance pods.
     pub node_selector: BTreeMap<String, String>,
+    /// Tolerations of instance pods.
+    pub tolerations: Vec<Toleration>,
+    /// Node affinity of instance pods.
+    pub node_affinity: NodeAffinity,
     /// Priority class of instance pods; null for none.
     pub priority_class_name: Option<String>,
 }
