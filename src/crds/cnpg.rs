@@ -39,6 +39,10 @@ pub struct ClusterSpec {
     pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority_class_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_update_strategy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_update_method: Option<String>,
     pub certificates: CertificatesConfiguration,
     pub managed: ManagedConfiguration,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -120,6 +124,18 @@ pub struct PostgresConfiguration {
     pub parameters: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pg_hba: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synchronous: Option<SynchronousReplicaConfiguration>,
+}
+
+/// `spec.postgresql.synchronous`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SynchronousReplicaConfiguration {
+    pub method: String,
+    pub number: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_durability: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

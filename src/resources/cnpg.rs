@@ -240,6 +240,16 @@ pub fn plan(common: &Common) -> Vec<Planned> {
             "node_affinity": node_affinity(values),
             "topology_spread": topology_spread,
             "priority_class_name": pg.priority_class_name,
+            "primary_update_strategy": pg.primary_update_strategy,
+            "primary_update_method": pg.primary_update_method,
+            // Only the keys the user wrote: CloudNativePG defaults dataDurability itself.
+            "synchronous": pg.synchronous.as_ref().map(|s| {
+                let mut sync = json!({"method": s.method, "number": s.number});
+                if let Some(durability) = s.data_durability {
+                    sync["dataDurability"] = json!(durability);
+                }
+                sync
+            }),
             "certificates": certs::cluster_certificates(common),
             "roles": managed_roles(values),
     });
