@@ -1038,6 +1038,15 @@ fn context(name: &str) -> Json {
             "name": "reporting", "login": true, "comment": "reporting role",
             "inRoles": ["pg_monitor"], "passwordSecret": "reporting-password",
         }]}),
+        "scheduling" => json!({"postgres": {
+            "tolerations": [{"key": "dedicated", "value": "postgres", "effect": "NoSchedule"}],
+            "nodeAffinity": {
+                "required": [{"key": "disktype", "operator": "In", "values": ["ssd"]}],
+                "preferred": [{"weight": 10, "matchExpressions": [
+                    {"key": "zone", "operator": "In", "values": ["a"]},
+                ]}],
+            },
+        }}),
         "teleport-pem" => json!({"teleport": {"databaseClientCa": {
             "existingSecret": null, "pem": "<path:kv#teleport-ca>",
         }}}),
@@ -1207,6 +1216,26 @@ const FIELDS: &[(&str, &str, &str)] = &[
         "",
         "ghcr.io/cloudnative-pg/postgresql:18.5-minimal-trixie",
     ),
+    (
+        "postgres.nodeAffinity.preferred[].matchExpressions[].key",
+        "scheduling",
+        "topology.kubernetes.io/zone",
+    ),
+    (
+        "postgres.nodeAffinity.preferred[].matchExpressions[].values[]",
+        "scheduling",
+        "eu-west-1b",
+    ),
+    (
+        "postgres.nodeAffinity.required[].key",
+        "scheduling",
+        "node.kubernetes.io/instance-type",
+    ),
+    (
+        "postgres.nodeAffinity.required[].values[]",
+        "scheduling",
+        "m7i.large",
+    ),
     ("postgres.nodeSelector.<key>", "", "disktype"),
     ("postgres.nodeSelector.*", "", "ssd"),
     ("postgres.parameters.<key>", "", "work_mem"),
@@ -1215,6 +1244,8 @@ const FIELDS: &[(&str, &str, &str)] = &[
     ("postgres.resources.cpu", "", "750m"),
     ("postgres.resources.memory", "", "3Gi"),
     ("postgres.storage.size", "", "25Gi"),
+    ("postgres.tolerations[].key", "scheduling", "workload"),
+    ("postgres.tolerations[].value", "scheduling", "databases"),
     ("postgres.storage.storageClass", "", "fast-ssd"),
     (
         "postgres.topologySpread.topologyKey",

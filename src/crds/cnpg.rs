@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{ResourceRequirements, TopologySpreadConstraint};
+use k8s_openapi::api::core::v1::{
+    NodeAffinity, ResourceRequirements, Toleration, TopologySpreadConstraint,
+};
 use serde::{Deserialize, Serialize};
 
 use super::barman::PluginConfiguration;
@@ -37,6 +39,10 @@ pub struct ClusterSpec {
     pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority_class_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_update_strategy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_update_method: Option<String>,
     pub certificates: CertificatesConfiguration,
     pub managed: ManagedConfiguration,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -118,6 +124,18 @@ pub struct PostgresConfiguration {
     pub parameters: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pg_hba: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synchronous: Option<SynchronousReplicaConfiguration>,
+}
+
+/// `spec.postgresql.synchronous`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SynchronousReplicaConfiguration {
+    pub method: String,
+    pub number: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_durability: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -237,6 +255,10 @@ pub struct AffinityConfiguration {
     pub pod_anti_affinity_type: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub node_selector: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<Toleration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_affinity: Option<NodeAffinity>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -133,6 +133,53 @@ pub fn managed_roles(values: &Values) -> Json {
     Json::Array(roles)
 }
 
+/// `spec.affinity.tolerations`, with only the keys the user wrote.
+fn tolerations(values: &Values) -> Vec<Json> {
+    values
+        .postgres
+        .tolerations
+        .iter()
+        .map(|t| {
+            let mut entry = json!({"operator": t.operator});
+            for (key, value) in [
+                ("key", t.key.as_ref().map(|k| json!(k))),
+                ("value", t.value.as_ref().map(|v| json!(v))),
+                ("effect", t.effect.map(|e| json!(e))),
+                ("tolerationSeconds", t.toleration_seconds.map(|s| json!(s))),
+            ] {
+                if let Some(value) = value {
+                    entry[key] = value;
+                }
+            }
+            entry
+        })
+        .collect()
+}
+
+/// `spec.affinity.nodeAffinity`; null when neither list has entries.
+fn node_affinity(values: &Values) -> Option<Json> {
+    let a = &values.postgres.node_affinity;
+    let mut affinity = serde_json::Map::new();
+    if !a.required.is_empty() {
+        affinity.insert(
+            "requiredDuringSchedulingIgnoredDuringExecution".into(),
+            json!({"nodeSelectorTerms": [{"matchExpressions": a.required}]}),
+        );
+    }
+    if !a.preferred.is_empty() {
+        let preferred: Vec<Json> = a
+            .preferred
+            .iter()
+            .map(|p| json!({"weight": p.weight, "preference": {"matchExpressions": p.match_expressions}}))
+            .collect();
+        affinity.insert(
+            "preferredDuringSchedulingIgnoredDuringExecution".into(),
+            Json::Array(preferred),
+        );
+    }
+    (!affinity.is_empty()).then_some(Json::Object(affinity))
+}
+
 pub fn plan(common: &Common) -> Vec<Planned> {
     let values = common.values;
     let names = &common.names;
@@ -189,8 +236,20 @@ pub fn plan(common: &Common) -> Vec<Planned> {
             "resources": container_resources(&pg.resources),
             "anti_affinity": match pg.pod_anti_affinity { AntiAffinity::Preferred => "preferred", AntiAffinity::Required => "required" },
             "node_selector": pg.node_selector,
+            "tolerations": tolerations(values),
+            "node_affinity": node_affinity(values),
             "topology_spread": topology_spread,
             "priority_class_name": pg.priority_class_name,
+            "primary_update_strategy": pg.primary_update_strategy,
+            "primary_update_method": pg.primary_update_method,
+            // Only the keys the user wrote: CloudNativePG defaults dataDurability itself.
+            "synchronous": pg.synchronous.as_ref().map(|s| {
+                let mut sync = json!({"method": s.method, "number": s.number});
+                if let Some(durability) = s.data_durability {
+                    sync["dataDurability"] = json!(durability);
+                }
+                sync
+            }),
             "certificates": certs::cluster_certificates(common),
             "roles": managed_roles(values),
     });

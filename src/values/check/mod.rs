@@ -19,10 +19,12 @@ mod postgres;
 mod recovery;
 mod replica;
 mod roles;
+mod scheduling;
 mod secrets;
 mod syntax;
 mod teleport;
 mod tls;
+mod updates;
 
 use std::sync::OnceLock;
 
@@ -331,6 +333,8 @@ pub(super) fn domain(values: &Values, tree: &Tree) -> (Vec<Problem>, Vec<Problem
     };
     names::check(values, &mut f);
     postgres::check(values, &mut f);
+    scheduling::check(values, &mut f);
+    updates::check(values, &mut f);
     parameters::check(values, &mut f);
     roles::check(values, &mut f);
     tls::check(values, &mut f);

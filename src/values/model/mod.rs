@@ -11,11 +11,13 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 mod backup;
 mod patches;
+mod scheduling;
 mod teleport;
 mod tls;
 
 pub use backup::*;
 pub use patches::*;
+pub use scheduling::*;
 pub use teleport::*;
 pub use tls::*;
 
@@ -93,8 +95,62 @@ pub struct Postgres {
     pub topology_spread: TopologySpread,
     /// Node selector for instance pods.
     pub node_selector: BTreeMap<String, String>,
+    /// Tolerations of instance pods.
+    pub tolerations: Vec<Toleration>,
+    /// Node affinity of instance pods.
+    pub node_affinity: NodeAffinity,
     /// Priority class of instance pods; null for none.
     pub priority_class_name: Option<String>,
+    /// Synchronous replication (`spec.postgresql.synchronous`); null for asynchronous.
+    pub synchronous: Option<Synchronous>,
+    /// How a primary update (new image, restart-requiring parameter) is carried out: null leaves
+    /// CloudNativePG's default (`unsupervised`).
+    pub primary_update_strategy: Option<PrimaryUpdateStrategy>,
+    /// `restart` the primary in place or `switchover` to an updated replica first; null leaves
+    /// CloudNativePG's default (`restart`).
+    pub primary_update_method: Option<PrimaryUpdateMethod>,
+}
+
+/// Quorum-based (`any`) or priority-based (`first`) synchronous replication.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Synchronous {
+    /// `any` (quorum: any `number` replicas confirm) or `first` (the first `number` in order).
+    pub method: SyncMethod,
+    /// Replicas that must confirm each commit: at least 1, fewer than `postgres.instances`.
+    pub number: u32,
+    /// `required`: commits wait when too few replicas are up; `preferred`: CloudNativePG lowers
+    /// the number to the replicas available. Null leaves CloudNativePG's default (`required`).
+    #[serde(default)]
+    pub data_durability: Option<DataDurability>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum SyncMethod {
+    Any,
+    First,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum DataDurability {
+    Required,
+    Preferred,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum PrimaryUpdateStrategy {
+    Unsupervised,
+    Supervised,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum PrimaryUpdateMethod {
+    Restart,
+    Switchover,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
