@@ -75,6 +75,8 @@ pub(super) fn apply(
     }
     let patched = serde_json::to_string(&document).unwrap_or_default();
     Object::parse(kind, &patched).map_err(|e| {
+        // The position is in cnpgtp's own JSON text, which the user never sees.
+        let e = e.split(" at line ").next().unwrap_or(&e).to_string();
         let (index, patch) = patches[patches.len() - 1];
         Problems(vec![patch_problem(
             patch,
