@@ -17,6 +17,8 @@
 //! integration. All identifiers were validated as plain SQL identifiers, so no value can change
 //! the meaning of a statement.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value as Json, json};
 
 use crate::manifest::Kind;
@@ -180,6 +182,44 @@ fn node_affinity(values: &Values) -> Option<Json> {
     (!affinity.is_empty()).then_some(Json::Object(affinity))
 }
 
+/// Labels and annotations as the Cluster takes them; null when both are empty.
+fn metadata(
+    labels: &BTreeMap<String, String>,
+    annotations: &BTreeMap<String, String>,
+) -> Option<Json> {
+    let mut meta = serde_json::Map::new();
+    if !labels.is_empty() {
+        meta.insert("labels".into(), json!(labels));
+    }
+    if !annotations.is_empty() {
+        meta.insert("annotations".into(), json!(annotations));
+    }
+    (!meta.is_empty()).then_some(Json::Object(meta))
+}
+
+/// `inheritedMetadata` and `serviceAccountTemplate.metadata`: the user's keys merged with what
+/// the backups' workload identity needs (the checks refused a key set to two values).
+fn identity_metadata(values: &Values) -> (Option<Json>, Option<Json>) {
+    let (identity_annotations, identity_labels) = values.workload_identity();
+    let pg = &values.postgres;
+    let mut pod_labels = pg.inherited_metadata.labels.clone();
+    pod_labels.extend(
+        identity_labels
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string())),
+    );
+    let mut sa_annotations = pg.service_account_template.annotations.clone();
+    sa_annotations.extend(
+        identity_annotations
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v)),
+    );
+    (
+        metadata(&pod_labels, &pg.inherited_metadata.annotations),
+        metadata(&pg.service_account_template.labels, &sa_annotations),
+    )
+}
+
 pub fn plan(common: &Common) -> Vec<Planned> {
     let values = common.values;
     let names = &common.names;
@@ -252,7 +292,11 @@ pub fn plan(common: &Common) -> Vec<Planned> {
             }),
             "certificates": certs::cluster_certificates(common),
             "roles": managed_roles(values),
+            "image_pull_secrets": pg.image_pull_secrets.iter().map(|name| json!({"name": name})).collect::<Vec<_>>(),
     });
+    let (inherited, service_account) = identity_metadata(values);
+    fields["inherited_metadata"] = json!(inherited);
+    fields["service_account_metadata"] = json!(service_account);
     if let (Json::Object(target), Json::Object(extra)) =
         (&mut fields, backup::cluster_fields(common))
     {

@@ -91,6 +91,14 @@ pub struct Postgres {
     pub node_affinity: NodeAffinity,
     /// Priority class of instance pods; null for none.
     pub priority_class_name: Option<String>,
+    /// Labels and annotations CloudNativePG puts on every object it creates for the cluster
+    /// (pods, services, PVCs): `spec.inheritedMetadata`.
+    pub inherited_metadata: Metadata,
+    /// Labels and annotations of the instances' ServiceAccount (workload identity): merged with
+    /// those backups' `workloadIdentity` credentials need.
+    pub service_account_template: Metadata,
+    /// Secrets (`kubernetes.io/dockerconfigjson`) to pull the PostgreSQL image with.
+    pub image_pull_secrets: Vec<String>,
     /// Synchronous replication (`spec.postgresql.synchronous`); null for asynchronous.
     pub synchronous: Option<Synchronous>,
     /// How a primary update (new image, restart-requiring parameter) is carried out: null leaves
@@ -99,6 +107,18 @@ pub struct Postgres {
     /// `restart` the primary in place or `switchover` to an updated replica first; null leaves
     /// CloudNativePG's default (`restart`).
     pub primary_update_method: Option<PrimaryUpdateMethod>,
+}
+
+/// Labels and annotations of an object.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Metadata {
+    /// Labels (label keys and values).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Annotations (qualified-name keys, any string values).
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// Quorum-based (`any`) or priority-based (`first`) synchronous replication.
