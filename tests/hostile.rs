@@ -1047,6 +1047,9 @@ fn context(name: &str) -> Json {
                 ]}],
             },
         }}),
+        "pooler-tolerations" => json!({"pooler": {"template": {
+            "tolerations": [{"key": "dedicated", "value": "poolers", "effect": "NoSchedule"}],
+        }}}),
         "teleport-pem" => json!({"teleport": {"databaseClientCa": {
             "existingSecret": null, "pem": "<path:kv#teleport-ca>",
         }}}),
@@ -1205,6 +1208,36 @@ const FIELDS: &[(&str, &str, &str)] = &[
     ("name", "", "orders"),
     ("namespace", "", "shop"),
     ("pooler.parameters.<key>", "", "server_check_delay"),
+    (
+        "pooler.serviceTemplate.metadata.annotations.<key>",
+        "",
+        "example.com/lb",
+    ),
+    (
+        "pooler.serviceTemplate.metadata.annotations.*",
+        "",
+        "internal nlb",
+    ),
+    (
+        "pooler.serviceTemplate.metadata.labels.<key>",
+        "",
+        "example.com/exposure",
+    ),
+    ("pooler.serviceTemplate.metadata.labels.*", "", "internal"),
+    ("pooler.template.nodeSelector.<key>", "", "example.com/pool"),
+    ("pooler.template.nodeSelector.*", "", "poolers"),
+    ("pooler.template.resources.cpu", "", "250m"),
+    ("pooler.template.resources.memory", "", "256Mi"),
+    (
+        "pooler.template.tolerations[].key",
+        "pooler-tolerations",
+        "workload",
+    ),
+    (
+        "pooler.template.tolerations[].value",
+        "pooler-tolerations",
+        "pgbouncer",
+    ),
     ("pooler.parameters.*", "", "select 1"),
     (
         "postgres.image",
@@ -1561,6 +1594,13 @@ const MAP_ENTRIES: &[(&str, &str, &str)] = &[
     ),
     ("labels", "team", "blue"),
     ("pooler.parameters", "server_check_query", "select 1"),
+    ("pooler.serviceTemplate.metadata.annotations", "lb", "nlb"),
+    (
+        "pooler.serviceTemplate.metadata.labels",
+        "exposure",
+        "internal",
+    ),
+    ("pooler.template.nodeSelector", "pool", "poolers"),
     (
         "postgres.inheritedMetadata.annotations",
         "owner",

@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    NodeAffinity, ResourceRequirements, Toleration, TopologySpreadConstraint,
+    NodeAffinity, PodTemplateSpec, ResourceRequirements, ServiceSpec, Toleration,
+    TopologySpreadConstraint,
 };
 use serde::{Deserialize, Serialize};
 
@@ -318,6 +319,20 @@ pub struct PoolerSpec {
     #[serde(rename = "type")]
     pub kind: String,
     pub pgbouncer: PgBouncerSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<PodTemplateSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_template: Option<PoolerServiceTemplate>,
+}
+
+/// `spec.serviceTemplate` of a Pooler (CloudNativePG's `ServiceTemplateSpec`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolerServiceTemplate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<ServiceSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -25,7 +25,7 @@ use crate::manifest::Kind;
 use crate::naming::POOLER_AUTH_ROLE;
 use crate::plan::{Common, Planned, container_resources};
 use crate::resources::{backup, certs};
-use crate::values::{AntiAffinity, Values};
+use crate::values::{AntiAffinity, Toleration, Values};
 
 /// The query PgBouncer runs (in database `postgres`) to fetch a user's password hash.
 pub const POOLER_AUTH_QUERY: &str = "SELECT usename, passwd FROM public.user_search($1)";
@@ -135,12 +135,9 @@ pub fn managed_roles(values: &Values) -> Json {
     Json::Array(roles)
 }
 
-/// `spec.affinity.tolerations`, with only the keys the user wrote.
-fn tolerations(values: &Values) -> Vec<Json> {
-    values
-        .postgres
-        .tolerations
-        .iter()
+/// Tolerations as pods take them, with only the keys the user wrote.
+pub fn tolerations(list: &[Toleration]) -> Vec<Json> {
+    list.iter()
         .map(|t| {
             let mut entry = json!({"operator": t.operator});
             for (key, value) in [
@@ -276,7 +273,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
             "resources": container_resources(&pg.resources),
             "anti_affinity": match pg.pod_anti_affinity { AntiAffinity::Preferred => "preferred", AntiAffinity::Required => "required" },
             "node_selector": pg.node_selector,
-            "tolerations": tolerations(values),
+            "tolerations": tolerations(&pg.tolerations),
             "node_affinity": node_affinity(values),
             "topology_spread": topology_spread,
             "priority_class_name": pg.priority_class_name,

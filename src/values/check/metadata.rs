@@ -1,4 +1,5 @@
-//! Labels and annotations of the cluster's objects and ServiceAccount, and image pull Secrets.
+//! Labels and annotations of the cluster's objects, its ServiceAccount and the poolers' Service;
+//! image pull Secrets; the PgBouncer pods' resources and node selector.
 //!
 //! Keys must be what the API server accepts on the objects CloudNativePG creates from them
 //! (qualified names; label values as label values), else the Cluster is accepted and its pods
@@ -7,7 +8,7 @@
 //! them, so it is refused.
 
 use super::Findings;
-use super::syntax::{is_dns_name, is_label_key, is_label_value};
+use super::syntax::{is_dns_name, is_label_key, is_label_value, is_quantity};
 use crate::values::{Metadata, Values};
 
 pub(super) fn check(values: &Values, f: &mut Findings) {
@@ -53,6 +54,34 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
             );
         }
     }
+    metadata(
+        f,
+        "pooler.serviceTemplate.metadata",
+        &values.pooler.service_template.metadata,
+    );
+    let template = &values.pooler.template;
+    for (key, value) in [
+        ("cpu", &template.resources.cpu),
+        ("memory", &template.resources.memory),
+    ] {
+        if value.as_ref().is_some_and(|v| !is_quantity(v)) {
+            f.error(
+                &format!("pooler.template.resources.{key}"),
+                "not a Kubernetes quantity",
+                "write e.g. `100m` (cpu) or `128Mi` (memory)",
+            );
+        }
+    }
+    for (key, value) in &template.node_selector {
+        if !is_label_key(key) || !is_label_value(value) {
+            f.error_key(
+                "pooler.template.nodeSelector",
+                key,
+                "not a valid node label",
+                "use a label key and value as on your nodes",
+            );
+        }
+    }
     for (i, name) in pg.image_pull_secrets.iter().enumerate() {
         if !is_dns_name(name) {
             f.error(
@@ -64,7 +93,7 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
     }
 }
 
-fn metadata(f: &mut Findings, at: &str, meta: &Metadata) {
+pub(super) fn metadata(f: &mut Findings, at: &str, meta: &Metadata) {
     for (key, value) in &meta.labels {
         if !is_label_key(key) || !is_label_value(value) {
             f.error_key(

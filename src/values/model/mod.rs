@@ -322,6 +322,40 @@ pub struct Pooler {
     pub pool_mode: PoolMode,
     /// PgBouncer parameters; only the keys CloudNativePG accepts.
     pub parameters: BTreeMap<String, ParamValue>,
+    /// The PgBouncer pods of each Pooler (`spec.template`).
+    pub template: PoolerTemplate,
+    /// The Service of each Pooler (`spec.serviceTemplate`).
+    pub service_template: PoolerService,
+}
+
+/// What cnpgtp sets in a Pooler's pod template.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PoolerTemplate {
+    /// Resources of the `pgbouncer` container; both null leaves CloudNativePG's.
+    pub resources: Resources,
+    /// Node selector of PgBouncer pods.
+    pub node_selector: BTreeMap<String, String>,
+    /// Tolerations of PgBouncer pods (as `postgres.tolerations`).
+    pub tolerations: Vec<Toleration>,
+}
+
+/// What cnpgtp sets in a Pooler's Service.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PoolerService {
+    /// `ClusterIP`, `NodePort` or `LoadBalancer`; null leaves CloudNativePG's (`ClusterIP`).
+    #[serde(rename = "type")]
+    pub kind: Option<ServiceType>,
+    /// Labels and annotations of the Service (e.g. a cloud load balancer's annotations).
+    pub metadata: Metadata,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum ServiceType {
+    ClusterIP,
+    NodePort,
+    LoadBalancer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
