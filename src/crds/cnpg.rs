@@ -127,6 +127,10 @@ pub struct PostgresConfiguration {
     pub pg_hba: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub synchronous: Option<SynchronousReplicaConfiguration>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_preload_libraries: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pg_ident: Vec<String>,
 }
 
 /// `spec.postgresql.synchronous`.

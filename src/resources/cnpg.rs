@@ -277,6 +277,8 @@ pub fn plan(common: &Common) -> Vec<Planned> {
             "node_affinity": node_affinity(values),
             "topology_spread": topology_spread,
             "priority_class_name": pg.priority_class_name,
+            "shared_preload_libraries": pg.shared_preload_libraries,
+            "pg_ident": pg.pg_ident,
             "primary_update_strategy": pg.primary_update_strategy,
             "primary_update_method": pg.primary_update_method,
             // Only the keys the user wrote: CloudNativePG defaults dataDurability itself.

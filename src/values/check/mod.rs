@@ -336,6 +336,7 @@ pub(super) fn domain(values: &Values, tree: &Tree) -> (Vec<Problem>, Vec<Problem
     scheduling::check(values, &mut f);
     metadata::check(values, &mut f);
     updates::check(values, &mut f);
+    updates::check_libraries_and_maps(values, &mut f);
     parameters::check(values, &mut f);
     roles::check(values, &mut f);
     tls::check(values, &mut f);

@@ -99,6 +99,12 @@ pub struct Postgres {
     pub service_account_template: Metadata,
     /// Secrets (`kubernetes.io/dockerconfigjson`) to pull the PostgreSQL image with.
     pub image_pull_secrets: Vec<String>,
+    /// Libraries to preload (`spec.postgresql.shared_preload_libraries`), besides those
+    /// CloudNativePG adds itself; the parameter of that name is refused.
+    pub shared_preload_libraries: Vec<String>,
+    /// User name maps (`spec.postgresql.pg_ident`), lines `MAP SYSTEM-USERNAME PG-USERNAME`,
+    /// after CloudNativePG's own maps.
+    pub pg_ident: Vec<String>,
     /// Synchronous replication (`spec.postgresql.synchronous`); null for asynchronous.
     pub synchronous: Option<Synchronous>,
     /// How a primary update (new image, restart-requiring parameter) is carried out: null leaves
