@@ -7,6 +7,7 @@
 
 mod check;
 mod derived;
+mod identity;
 mod image_ref;
 mod layers;
 mod model;

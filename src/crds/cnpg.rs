@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    NodeAffinity, ResourceRequirements, Toleration, TopologySpreadConstraint,
+    NodeAffinity, PodTemplateSpec, ResourceRequirements, ServiceSpec, Toleration,
+    TopologySpreadConstraint,
 };
 use serde::{Deserialize, Serialize};
 
@@ -56,7 +57,9 @@ pub struct ClusterSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account_template: Option<ServiceAccountTemplate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inherited_metadata: Option<Labelled>,
+    pub inherited_metadata: Option<Metadata>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_pull_secrets: Vec<NameRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,19 +105,17 @@ pub struct ReplicaConfiguration {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceAccountTemplate {
-    pub metadata: Annotated,
+    pub metadata: Metadata,
 }
 
+/// Labels and annotations (`inheritedMetadata`, `serviceAccountTemplate.metadata`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Annotated {
-    pub annotations: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Labelled {
+pub struct Metadata {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,6 +127,10 @@ pub struct PostgresConfiguration {
     pub pg_hba: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub synchronous: Option<SynchronousReplicaConfiguration>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_preload_libraries: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pg_ident: Vec<String>,
 }
 
 /// `spec.postgresql.synchronous`.
@@ -318,6 +323,20 @@ pub struct PoolerSpec {
     #[serde(rename = "type")]
     pub kind: String,
     pub pgbouncer: PgBouncerSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<PodTemplateSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_template: Option<PoolerServiceTemplate>,
+}
+
+/// `spec.serviceTemplate` of a Pooler (CloudNativePG's `ServiceTemplateSpec`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolerServiceTemplate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<ServiceSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,8 +10,6 @@
 //! `bootstrap.recovery.source`; `bootstrap.recovery.backup` is broken for plugin backups
 //! (cloudnative-pg#7989).
 
-use std::collections::BTreeMap;
-
 use serde_json::{Value as Json, json};
 
 use crate::manifest::Kind;
@@ -151,9 +149,7 @@ pub fn protect(values: &Values, planned: Planned) -> Planned {
 
 /// Whether WAL of a recovery comes from the source's object store.
 fn recovery_reads_store(values: &Values) -> bool {
-    let r = &values.recovery;
-    r.enabled
-        && (r.source == RecoverySource::ObjectStore || r.object_store.destination_path.is_some())
+    values.recovery_reads_store()
 }
 
 pub fn plan(common: &Common) -> Vec<Planned> {
@@ -219,7 +215,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
 }
 
 fn replica_active(values: &Values) -> bool {
-    values.replica.enabled || values.replica.primary.is_some()
+    values.replica_active()
 }
 
 fn external_plugin(name: &str, store_object: &str, server: &str) -> Json {
@@ -308,15 +304,12 @@ pub fn cluster_fields(common: &Common) -> Json {
             recovery = Some(json!({"source": r.source}));
         }
     }
-    let (annotations, labels) = workload_identity(values);
     json!({
         "plugins": plugins,
         "backup": backup,
         "external_clusters": external,
         "recovery": recovery,
         "replica": replica,
-        "service_account_annotations": (!annotations.is_empty()).then_some(annotations),
-        "inherited_labels": (!labels.is_empty()).then_some(labels),
     })
 }
 
@@ -342,51 +335,4 @@ fn recovery_target(values: &Values) -> Option<Json> {
         target.insert("exclusive".into(), json!(true));
     }
     (!target.is_empty()).then_some(Json::Object(target))
-}
-
-/// Service-account annotations (and pod labels) that give the pods their cloud identity.
-fn workload_identity(
-    values: &Values,
-) -> (
-    BTreeMap<&'static str, String>,
-    BTreeMap<&'static str, &'static str>,
-) {
-    let mut stores = vec![];
-    if values.backup.enabled {
-        stores.push(&values.backup.object_store);
-    }
-    if recovery_reads_store(values) {
-        stores.push(&values.recovery.object_store);
-    }
-    if replica_active(values) {
-        stores.extend(
-            values
-                .replica
-                .external_clusters
-                .iter()
-                .map(|m| &m.object_store),
-        );
-    }
-    let mut annotations = BTreeMap::new();
-    let mut labels = BTreeMap::new();
-    for store in stores {
-        if store.credentials.source != CredentialSource::WorkloadIdentity {
-            continue;
-        }
-        let identity = store
-            .credentials
-            .workload_identity
-            .clone()
-            .unwrap_or_default();
-        let key = match store.provider {
-            Provider::S3 => "eks.amazonaws.com/role-arn",
-            Provider::Gcs => "iam.gke.io/gcp-service-account",
-            Provider::Azure => {
-                labels.insert("azure.workload.identity/use", "true");
-                "azure.workload.identity/client-id"
-            }
-        };
-        annotations.entry(key).or_insert(identity);
-    }
-    (annotations, labels)
 }

@@ -17,13 +17,15 @@
 //! integration. All identifiers were validated as plain SQL identifiers, so no value can change
 //! the meaning of a statement.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value as Json, json};
 
 use crate::manifest::Kind;
 use crate::naming::POOLER_AUTH_ROLE;
 use crate::plan::{Common, Planned, container_resources};
 use crate::resources::{backup, certs};
-use crate::values::{AntiAffinity, Values};
+use crate::values::{AntiAffinity, Toleration, Values};
 
 /// The query PgBouncer runs (in database `postgres`) to fetch a user's password hash.
 pub const POOLER_AUTH_QUERY: &str = "SELECT usename, passwd FROM public.user_search($1)";
@@ -133,12 +135,9 @@ pub fn managed_roles(values: &Values) -> Json {
     Json::Array(roles)
 }
 
-/// `spec.affinity.tolerations`, with only the keys the user wrote.
-fn tolerations(values: &Values) -> Vec<Json> {
-    values
-        .postgres
-        .tolerations
-        .iter()
+/// Tolerations as pods take them, with only the keys the user wrote.
+pub fn tolerations(list: &[Toleration]) -> Vec<Json> {
+    list.iter()
         .map(|t| {
             let mut entry = json!({"operator": t.operator});
             for (key, value) in [
@@ -178,6 +177,44 @@ fn node_affinity(values: &Values) -> Option<Json> {
         );
     }
     (!affinity.is_empty()).then_some(Json::Object(affinity))
+}
+
+/// Labels and annotations as the Cluster takes them; null when both are empty.
+fn metadata(
+    labels: &BTreeMap<String, String>,
+    annotations: &BTreeMap<String, String>,
+) -> Option<Json> {
+    let mut meta = serde_json::Map::new();
+    if !labels.is_empty() {
+        meta.insert("labels".into(), json!(labels));
+    }
+    if !annotations.is_empty() {
+        meta.insert("annotations".into(), json!(annotations));
+    }
+    (!meta.is_empty()).then_some(Json::Object(meta))
+}
+
+/// `inheritedMetadata` and `serviceAccountTemplate.metadata`: the user's keys merged with what
+/// the backups' workload identity needs (the checks refused a key set to two values).
+fn identity_metadata(values: &Values) -> (Option<Json>, Option<Json>) {
+    let (identity_annotations, identity_labels) = values.workload_identity();
+    let pg = &values.postgres;
+    let mut pod_labels = pg.inherited_metadata.labels.clone();
+    pod_labels.extend(
+        identity_labels
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string())),
+    );
+    let mut sa_annotations = pg.service_account_template.annotations.clone();
+    sa_annotations.extend(
+        identity_annotations
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v)),
+    );
+    (
+        metadata(&pod_labels, &pg.inherited_metadata.annotations),
+        metadata(&pg.service_account_template.labels, &sa_annotations),
+    )
 }
 
 pub fn plan(common: &Common) -> Vec<Planned> {
@@ -236,10 +273,12 @@ pub fn plan(common: &Common) -> Vec<Planned> {
             "resources": container_resources(&pg.resources),
             "anti_affinity": match pg.pod_anti_affinity { AntiAffinity::Preferred => "preferred", AntiAffinity::Required => "required" },
             "node_selector": pg.node_selector,
-            "tolerations": tolerations(values),
+            "tolerations": tolerations(&pg.tolerations),
             "node_affinity": node_affinity(values),
             "topology_spread": topology_spread,
             "priority_class_name": pg.priority_class_name,
+            "shared_preload_libraries": pg.shared_preload_libraries,
+            "pg_ident": pg.pg_ident,
             "primary_update_strategy": pg.primary_update_strategy,
             "primary_update_method": pg.primary_update_method,
             // Only the keys the user wrote: CloudNativePG defaults dataDurability itself.
@@ -252,7 +291,11 @@ pub fn plan(common: &Common) -> Vec<Planned> {
             }),
             "certificates": certs::cluster_certificates(common),
             "roles": managed_roles(values),
+            "image_pull_secrets": pg.image_pull_secrets.iter().map(|name| json!({"name": name})).collect::<Vec<_>>(),
     });
+    let (inherited, service_account) = identity_metadata(values);
+    fields["inherited_metadata"] = json!(inherited);
+    fields["service_account_metadata"] = json!(service_account);
     if let (Json::Object(target), Json::Object(extra)) =
         (&mut fields, backup::cluster_fields(common))
     {

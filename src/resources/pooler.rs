@@ -6,12 +6,60 @@
 //! >= 1.28) and the matching `authQuery`; the role and its lookup function come from the
 //! > Cluster's bootstrap SQL (see `cnpg`). PgBouncer runs the query in database `postgres`.
 
-use serde_json::json;
+use serde_json::{Value as Json, json};
 
 use crate::manifest::Kind;
-use crate::plan::{Common, Planned};
-use crate::resources::cnpg::POOLER_AUTH_QUERY;
-use crate::values::PoolMode;
+use crate::plan::{Common, Planned, container_resources};
+use crate::resources::cnpg::{POOLER_AUTH_QUERY, tolerations};
+use crate::values::{Metadata, PoolMode, Values};
+
+/// `spec.template`: only what the values set. CloudNativePG merges a container named
+/// `pgbouncer` into its own; `containers` is required by the PodSpec schema, so it is `[]` when
+/// only scheduling is set.
+fn pod_template(values: &Values) -> Option<Json> {
+    let t = &values.pooler.template;
+    let resources = container_resources(&t.resources);
+    if resources.is_null() && t.node_selector.is_empty() && t.tolerations.is_empty() {
+        return None;
+    }
+    let containers = if resources.is_null() {
+        json!([])
+    } else {
+        json!([{"name": "pgbouncer", "resources": resources}])
+    };
+    let mut spec = json!({"containers": containers});
+    if !t.node_selector.is_empty() {
+        spec["nodeSelector"] = json!(t.node_selector);
+    }
+    if !t.tolerations.is_empty() {
+        spec["tolerations"] = json!(tolerations(&t.tolerations));
+    }
+    Some(json!({"spec": spec}))
+}
+
+/// `spec.serviceTemplate`: only what the values set.
+fn service_template(values: &Values) -> Option<Json> {
+    let s = &values.pooler.service_template;
+    let Metadata {
+        labels,
+        annotations,
+    } = &s.metadata;
+    let mut template = serde_json::Map::new();
+    let mut metadata = serde_json::Map::new();
+    if !labels.is_empty() {
+        metadata.insert("labels".into(), json!(labels));
+    }
+    if !annotations.is_empty() {
+        metadata.insert("annotations".into(), json!(annotations));
+    }
+    if !metadata.is_empty() {
+        template.insert("metadata".into(), Json::Object(metadata));
+    }
+    if let Some(kind) = s.kind {
+        template.insert("spec".into(), json!({"type": kind}));
+    }
+    (!template.is_empty()).then_some(Json::Object(template))
+}
 
 pub fn plan(common: &Common) -> Vec<Planned> {
     let values = common.values;
@@ -39,6 +87,8 @@ pub fn plan(common: &Common) -> Vec<Planned> {
                     "auth_query": POOLER_AUTH_QUERY,
                     "auth_secret": names.pooler_auth_cert,
                     "parameters": values.pooler.parameters,
+                    "template": pod_template(values),
+                    "service_template": service_template(values),
                 }),
             )
         })

@@ -11,6 +11,7 @@ mod backup;
 mod client_ca_bundle;
 mod cron;
 mod images;
+mod metadata;
 mod names;
 mod parameters;
 mod patches;
@@ -334,7 +335,9 @@ pub(super) fn domain(values: &Values, tree: &Tree) -> (Vec<Problem>, Vec<Problem
     names::check(values, &mut f);
     postgres::check(values, &mut f);
     scheduling::check(values, &mut f);
+    metadata::check(values, &mut f);
     updates::check(values, &mut f);
+    updates::check_libraries_and_maps(values, &mut f);
     parameters::check(values, &mut f);
     roles::check(values, &mut f);
     tls::check(values, &mut f);

@@ -161,7 +161,7 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
         {
             let fix = match key.as_str() {
                 "shared_preload_libraries" => {
-                    "remove it; CloudNativePG loads pg_stat_statements, pgaudit, auto_explain and pg_failover_slots itself when their parameters are set"
+                    "move it to `postgres.sharedPreloadLibraries` (CloudNativePG's own field); it loads pg_stat_statements, pgaudit, auto_explain and pg_failover_slots itself when their parameters are set"
                 }
                 "synchronous_standby_names" => {
                     "remove it; synchronous replication is configured by CloudNativePG"

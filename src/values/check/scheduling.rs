@@ -9,12 +9,25 @@
 
 use super::Findings;
 use super::syntax::{is_label_key, is_label_value};
-use crate::values::{NodeOperator, NodeRequirement, TaintEffect, TolerationOperator, Values};
+use crate::values::{
+    NodeOperator, NodeRequirement, TaintEffect, Toleration, TolerationOperator, Values,
+};
 
 pub(super) fn check(values: &Values, f: &mut Findings) {
     let pg = &values.postgres;
-    for (i, t) in pg.tolerations.iter().enumerate() {
-        let at = format!("postgres.tolerations[{i}]");
+    tolerations(f, "postgres.tolerations", &pg.tolerations);
+    node_affinity(f, &pg.node_affinity);
+    tolerations(
+        f,
+        "pooler.template.tolerations",
+        &values.pooler.template.tolerations,
+    );
+}
+
+/// CloudNativePG's `validateTolerations`, for instance and PgBouncer pods alike.
+pub(super) fn tolerations(f: &mut Findings, list: &str, items: &[Toleration]) {
+    for (i, t) in items.iter().enumerate() {
+        let at = format!("{list}[{i}]");
         let key = t.key.as_deref().unwrap_or_default();
         if !key.is_empty() && !is_label_key(key) {
             f.error(
@@ -50,7 +63,9 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
             );
         }
     }
-    let affinity = &pg.node_affinity;
+}
+
+fn node_affinity(f: &mut Findings, affinity: &crate::values::NodeAffinity) {
     for (i, r) in affinity.required.iter().enumerate() {
         requirement(f, &format!("postgres.nodeAffinity.required[{i}]"), r);
     }

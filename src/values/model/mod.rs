@@ -101,6 +101,20 @@ pub struct Postgres {
     pub node_affinity: NodeAffinity,
     /// Priority class of instance pods; null for none.
     pub priority_class_name: Option<String>,
+    /// Labels and annotations CloudNativePG puts on every object it creates for the cluster
+    /// (pods, services, PVCs): `spec.inheritedMetadata`.
+    pub inherited_metadata: Metadata,
+    /// Labels and annotations of the instances' ServiceAccount (workload identity): merged with
+    /// those backups' `workloadIdentity` credentials need.
+    pub service_account_template: Metadata,
+    /// Secrets (`kubernetes.io/dockerconfigjson`) to pull the PostgreSQL image with.
+    pub image_pull_secrets: Vec<String>,
+    /// Libraries to preload (`spec.postgresql.shared_preload_libraries`), besides those
+    /// CloudNativePG adds itself; the parameter of that name is refused.
+    pub shared_preload_libraries: Vec<String>,
+    /// User name maps (`spec.postgresql.pg_ident`), lines `MAP SYSTEM-USERNAME PG-USERNAME`,
+    /// after CloudNativePG's own maps.
+    pub pg_ident: Vec<String>,
     /// Synchronous replication (`spec.postgresql.synchronous`); null for asynchronous.
     pub synchronous: Option<Synchronous>,
     /// How a primary update (new image, restart-requiring parameter) is carried out: null leaves
@@ -109,6 +123,18 @@ pub struct Postgres {
     /// `restart` the primary in place or `switchover` to an updated replica first; null leaves
     /// CloudNativePG's default (`restart`).
     pub primary_update_method: Option<PrimaryUpdateMethod>,
+}
+
+/// Labels and annotations of an object.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Metadata {
+    /// Labels (label keys and values).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Annotations (qualified-name keys, any string values).
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// Quorum-based (`any`) or priority-based (`first`) synchronous replication.
@@ -312,6 +338,40 @@ pub struct Pooler {
     pub pool_mode: PoolMode,
     /// PgBouncer parameters; only the keys CloudNativePG accepts.
     pub parameters: BTreeMap<String, ParamValue>,
+    /// The PgBouncer pods of each Pooler (`spec.template`).
+    pub template: PoolerTemplate,
+    /// The Service of each Pooler (`spec.serviceTemplate`).
+    pub service_template: PoolerService,
+}
+
+/// What cnpgtp sets in a Pooler's pod template.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PoolerTemplate {
+    /// Resources of the `pgbouncer` container; both null leaves CloudNativePG's.
+    pub resources: Resources,
+    /// Node selector of PgBouncer pods.
+    pub node_selector: BTreeMap<String, String>,
+    /// Tolerations of PgBouncer pods (as `postgres.tolerations`).
+    pub tolerations: Vec<Toleration>,
+}
+
+/// What cnpgtp sets in a Pooler's Service.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PoolerService {
+    /// `ClusterIP`, `NodePort` or `LoadBalancer`; null leaves CloudNativePG's (`ClusterIP`).
+    #[serde(rename = "type")]
+    pub kind: Option<ServiceType>,
+    /// Labels and annotations of the Service (e.g. a cloud load balancer's annotations).
+    pub metadata: Metadata,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum ServiceType {
+    ClusterIP,
+    NodePort,
+    LoadBalancer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
