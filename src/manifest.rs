@@ -3,6 +3,7 @@
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, ServiceAccount};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
@@ -35,6 +36,7 @@ pub enum Kind {
     ObjectStore,
     Cluster,
     Pooler,
+    PodDisruptionBudget,
     ScheduledBackup,
     TeleportRoleV7,
     TeleportRoleV8,
@@ -58,6 +60,7 @@ impl Kind {
         Kind::ObjectStore,
         Kind::Cluster,
         Kind::Pooler,
+        Kind::PodDisruptionBudget,
         Kind::ScheduledBackup,
         Kind::TeleportRoleV7,
         Kind::TeleportRoleV8,
@@ -87,6 +90,7 @@ impl Kind {
             Kind::Cluster => "Cluster",
             Kind::ScheduledBackup => "ScheduledBackup",
             Kind::Pooler => "Pooler",
+            Kind::PodDisruptionBudget => "PodDisruptionBudget",
             Kind::TeleportRoleV7 => "TeleportRoleV7",
             Kind::TeleportRoleV8 => "TeleportRoleV8",
             Kind::TeleportDatabaseV3 => "TeleportDatabaseV3",
@@ -112,6 +116,7 @@ pub enum Object {
     ObjectStore(ObjectStore),
     Cluster(Cluster),
     Pooler(Pooler),
+    PodDisruptionBudget(PodDisruptionBudget),
     ScheduledBackup(ScheduledBackup),
     TeleportRoleV7(TeleportRoleV7),
     TeleportRoleV8(TeleportRoleV8),
@@ -190,6 +195,7 @@ macro_rules! dispatch {
             Object::Cluster($inner) => $body,
             Object::ScheduledBackup($inner) => $body,
             Object::Pooler($inner) => $body,
+            Object::PodDisruptionBudget($inner) => $body,
             Object::TeleportRoleV7($inner) => $body,
             Object::TeleportRoleV8($inner) => $body,
             Object::TeleportDatabaseV3($inner) => $body,
@@ -232,6 +238,7 @@ impl Object {
             Kind::Cluster => Object::Cluster(typed(text)?),
             Kind::ScheduledBackup => Object::ScheduledBackup(typed(text)?),
             Kind::Pooler => Object::Pooler(typed(text)?),
+            Kind::PodDisruptionBudget => Object::PodDisruptionBudget(typed(text)?),
             Kind::TeleportRoleV7 => Object::TeleportRoleV7(typed(text)?),
             Kind::TeleportRoleV8 => Object::TeleportRoleV8(typed(text)?),
             Kind::TeleportDatabaseV3 => Object::TeleportDatabaseV3(typed(text)?),

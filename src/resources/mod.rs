@@ -48,7 +48,7 @@ fn sync_wave(kind: Kind, component: &str) -> Option<i32> {
         Kind::ObjectStore => -1,
         Kind::Cluster => 0,
         Kind::ScheduledBackup => 1,
-        Kind::Pooler => 1,
+        Kind::Pooler | Kind::PodDisruptionBudget => 1,
         Kind::TeleportRoleV7 | Kind::TeleportRoleV8 | Kind::TeleportDatabaseV3 => 2,
     })
 }

@@ -71,7 +71,23 @@ pub fn plan(common: &Common) -> Vec<Planned> {
     if values.pooler.read_only {
         kinds.push(("ro", &names.pooler_ro));
     }
-    kinds
+    let budget = &values.pooler.pod_disruption_budget;
+    let budgets = kinds
+        .iter()
+        .filter(|_| budget.enabled && values.pooler.instances > 1)
+        .map(|(_, name)| {
+            // CloudNativePG labels a Pooler's pods cnpg.io/poolerName=<pooler> (pkg/utils
+            // PgbouncerNameLabel), and nothing else carries that label.
+            common.object(
+                "pod-disruption-budget.json",
+                Kind::PodDisruptionBudget,
+                name,
+                "pooler",
+                json!({"max_unavailable": budget.max_unavailable, "pooler": name}),
+            )
+        })
+        .collect::<Vec<_>>();
+    let poolers = kinds
         .into_iter()
         .map(|(kind, name)| {
             common.object(
@@ -92,5 +108,6 @@ pub fn plan(common: &Common) -> Vec<Planned> {
                 }),
             )
         })
-        .collect()
+        .collect::<Vec<_>>();
+    poolers.into_iter().chain(budgets).collect()
 }

@@ -92,6 +92,24 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
             "set pooler.instances to 1 or more, or pooler.enabled to false",
         );
     }
+    let budget = &p.pod_disruption_budget;
+    if p.enabled && budget.enabled && p.instances > 1 && budget.max_unavailable == 0 {
+        f.error(
+            "pooler.podDisruptionBudget.maxUnavailable",
+            "0 forbids every eviction: node drains and cluster upgrades hang on the PgBouncer pods",
+            "allow at least 1, or set pooler.podDisruptionBudget.enabled to false",
+        );
+    }
+    if p.enabled && budget.enabled && p.instances > 1 && budget.max_unavailable >= p.instances {
+        f.error(
+            "pooler.podDisruptionBudget.maxUnavailable",
+            format!(
+                "{} of {} PgBouncer pods may be evicted at once: a drain can take them all",
+                budget.max_unavailable, p.instances
+            ),
+            "allow fewer than pooler.instances (1 is usual)",
+        );
+    }
     if p.read_only && !p.enabled {
         f.error(
             "pooler.readOnly",

@@ -342,6 +342,18 @@ pub struct Pooler {
     pub template: PoolerTemplate,
     /// The Service of each Pooler (`spec.serviceTemplate`).
     pub service_template: PoolerService,
+    /// A PodDisruptionBudget per Pooler (CloudNativePG makes them for instances, not poolers).
+    pub pod_disruption_budget: PoolerDisruptionBudget,
+}
+
+/// The PodDisruptionBudget of each Pooler's pods.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PoolerDisruptionBudget {
+    /// Render one (only when the Pooler has more than one pod: one pod cannot stay up).
+    pub enabled: bool,
+    /// PgBouncer pods a drain may take down at once (at least 1, fewer than `instances`).
+    pub max_unavailable: u32,
 }
 
 /// What cnpgtp sets in a Pooler's pod template.
