@@ -190,52 +190,116 @@ fn sync_workload_writes_the_generated_ca_into_exactly_the_rendered_databases() {
     assert_eq!(binding["subjects"][0]["namespace"], "databases");
 }
 
+fn documents(args: &[&str]) -> Vec<Json> {
+    cnpgtp::yaml::large_documents(&cnpgtp(args).unwrap_or_else(|e| panic!("{args:?}: {}", e.0)))
+        .unwrap()
+}
+
 #[test]
 fn role_and_agent_values_select_exactly_the_rendered_databases() {
-    let role: Json = cnpgtp::yaml::large_documents(
-        &cnpgtp(&["teleport", "role", "-f", "values/production.yaml"]).unwrap(),
-    )
-    .unwrap()
-    .remove(0);
-    let agent: Json = cnpgtp::yaml::large_documents(
-        &cnpgtp(&["teleport", "agent-values", "-f", "values/production.yaml"]).unwrap(),
-    )
-    .unwrap()
-    .remove(0);
+    let roles = documents(&["teleport", "role", "-f", "values/production.yaml"]);
+    let agent = documents(&["teleport", "agent-values", "-f", "values/production.yaml"]).remove(0);
     let objects = objects(&["render", "-f", "values/production.yaml"]);
     let dbs = of_kind(&objects, "TeleportDatabaseV3");
     assert_eq!(dbs.len(), 2);
-    let selectors = [
-        &role["spec"]["allow"]["db_labels"],
-        &agent["databaseResources"][0]["labels"],
-    ];
-    for db in dbs {
-        for selector in selectors {
+    let selectors: Vec<&Json> = roles
+        .iter()
+        .map(|r| &r["spec"]["allow"]["db_labels"])
+        .chain([&agent["databaseResources"][0]["labels"]])
+        .collect();
+    for db in &dbs {
+        for selector in &selectors {
             for (key, value) in selector.as_object().unwrap() {
                 assert_eq!(&db["metadata"]["labels"][key], value, "{key}");
             }
         }
     }
-    assert_eq!(role["kind"], "role");
-    assert_eq!(role["version"], "v8");
-    assert_eq!(
-        role["spec"]["allow"]["db_users"],
-        serde_json::json!(["tp_billing_read", "tp_billing_write"])
-    );
-    assert_eq!(
-        role["spec"]["allow"]["db_names"],
-        serde_json::json!(["billing"])
-    );
-    // Teleport certificates must never stand in for CNPG's internal users (their `cert` rules
-    // come first in pg_hba and the Teleport CA is in the same bundle).
-    for internal in ["streaming_replica", "cnpg_pooler_pgbouncer", "postgres"] {
-        let denied = role["spec"]["deny"]["db_users"].as_array().unwrap();
-        assert!(denied.iter().any(|u| u == internal), "{internal}");
+    // A database of the same namespace and Kubernetes cluster but another CNPG cluster is not
+    // selected by the roles.
+    let other = self::objects(&[
+        "render",
+        "-f",
+        "values/production.yaml",
+        "--set",
+        "name=other",
+        "--set",
+        "teleport.databaseName=other-prod",
+    ]);
+    for db in of_kind(&other, "TeleportDatabaseV3") {
+        for role in &roles {
+            let selector = role["spec"]["allow"]["db_labels"].as_object().unwrap();
+            assert!(
+                selector
+                    .iter()
+                    .any(|(key, value)| &db["metadata"]["labels"][key] != value),
+                "{} selects {}",
+                role["metadata"]["name"],
+                db["metadata"]["name"]
+            );
+        }
     }
-    // Operator mode renders the same role as a resource when asked.
+    let names: Vec<&str> = roles
+        .iter()
+        .map(|r| r["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["billing-prod-read", "billing-prod-write"]);
+    for role in &roles {
+        assert_eq!(role["kind"], "role");
+        assert_eq!(role["version"], "v8");
+        assert_eq!(
+            role["spec"]["allow"]["db_names"],
+            serde_json::json!(["billing"])
+        );
+        // Teleport certificates must never stand in for CNPG's internal users (their `cert` rules
+        // come first in pg_hba and the Teleport CA is in the same bundle), nor for a certificate
+        // role Teleport is not meant to reach (production.yaml's `reporting`).
+        let denied = role["spec"]["deny"]["db_users"].as_array().unwrap();
+        for user in [
+            "streaming_replica",
+            "cnpg_pooler_pgbouncer",
+            "postgres",
+            "reporting",
+        ] {
+            assert!(denied.iter().any(|u| u == user), "{user}");
+        }
+    }
+    // Least privilege: the read role reaches only the read user, so writing can be granted on
+    // its own; neither denies the other's user, so holding both gives both.
+    assert_eq!(
+        roles[0]["spec"]["allow"]["db_users"],
+        serde_json::json!(["tp_billing_read"])
+    );
+    assert_eq!(
+        roles[1]["spec"]["allow"]["db_users"],
+        serde_json::json!(["tp_billing_write"])
+    );
+    for (role, other_user) in [
+        (&roles[0], "tp_billing_write"),
+        (&roles[1], "tp_billing_read"),
+    ] {
+        let denied = role["spec"]["deny"]["db_users"].as_array().unwrap();
+        assert!(!denied.iter().any(|u| u == other_user), "{role}");
+    }
+    // `--access` selects one of them.
+    for (access, index) in [("read", 0), ("write", 1)] {
+        let one = documents(&[
+            "teleport",
+            "role",
+            "--access",
+            access,
+            "-f",
+            "values/production.yaml",
+        ]);
+        assert_eq!(one, [roles[index].clone()], "--access {access}");
+    }
+    // Operator mode renders the same roles as resources when asked.
     let rendered = of_kind(&objects, "TeleportRoleV8");
-    assert_eq!(rendered.len(), 1);
-    assert_eq!(rendered[0]["spec"], role["spec"]);
+    assert_eq!(rendered.len(), 2);
+    for (resource, document) in rendered.iter().zip(&roles) {
+        assert_eq!(resource["metadata"]["name"], document["metadata"]["name"]);
+        assert_eq!(resource["metadata"]["namespace"], "teleport");
+        assert_eq!(resource["spec"], document["spec"]);
+    }
     insta::assert_snapshot!(
         "role_production",
         cnpgtp(&["teleport", "role", "-f", "values/production.yaml"]).unwrap()
@@ -244,6 +308,37 @@ fn role_and_agent_values_select_exactly_the_rendered_databases() {
         "agent_values_production",
         cnpgtp(&["teleport", "agent-values", "-f", "values/production.yaml"]).unwrap()
     );
+}
+
+/// An extra certificate role opened to Teleport is reached through the write role only, and one
+/// that is not opened is denied by both.
+#[test]
+fn extra_certificate_roles_go_with_the_write_role_or_are_denied() {
+    let roles = documents(&["teleport", "role", "-f", "tests/pg-values/ledger.yaml"]);
+    for role in &roles {
+        let denied = role["spec"]["deny"]["db_users"].as_array().unwrap();
+        assert!(denied.iter().any(|u| u == "auditor"), "{role}");
+    }
+    let opened = documents(&[
+        "teleport",
+        "role",
+        "-f",
+        "tests/pg-values/ledger.yaml",
+        "--set",
+        "roles[0].teleportAccess=true",
+    ]);
+    assert_eq!(
+        opened[0]["spec"]["allow"]["db_users"],
+        serde_json::json!(["teleport_ledger_ro"])
+    );
+    assert_eq!(
+        opened[1]["spec"]["allow"]["db_users"],
+        serde_json::json!(["teleport_ledger_rw", "auditor"])
+    );
+    for role in &opened {
+        let denied = role["spec"]["deny"]["db_users"].as_array().unwrap();
+        assert!(!denied.iter().any(|u| u == "auditor"), "{role}");
+    }
 }
 
 #[test]

@@ -113,10 +113,25 @@ pub struct LintArgs {
     pub crds: Option<PathBuf>,
 }
 
+#[derive(Debug, Clone, clap::Args)]
+pub struct RoleArgs {
+    #[command(flatten)]
+    pub layers: LayerArgs,
+    /// Print only the read role or only the write role (default: both, as a YAML stream).
+    #[arg(long, value_enum, value_name = "ACCESS")]
+    pub access: Option<AccessArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AccessArg {
+    Read,
+    Write,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum TeleportCommand {
-    /// Print the Teleport role (`kind: role`) granting the database users, for `tctl create -f`.
-    Role(LayerArgs),
+    /// Print the Teleport roles (`kind: role`) granting read and write access, for `tctl create -f`.
+    Role(RoleArgs),
     /// Print the `databaseResources` values for a shared teleport-kube-agent Helm release.
     AgentValues(LayerArgs),
 }

@@ -139,26 +139,29 @@ pub fn run(cli: &Cli) -> Result<Outcome, Failure> {
         Command::Lint(args) => lint(args),
         Command::Values => Ok(Outcome::ok(values::DEFAULTS.to_string())),
         Command::Teleport(command) => {
-            let (layers, document) = match command {
-                TeleportCommand::Role(layers) => (
-                    layers,
-                    crate::resources::teleport::role_document
-                        as fn(&values::Values) -> serde_json::Value,
-                ),
-                TeleportCommand::AgentValues(layers) => (
-                    layers,
-                    crate::resources::teleport::agent_values
-                        as fn(&values::Values) -> serde_json::Value,
-                ),
+            let layers = match command {
+                TeleportCommand::Role(args) => &args.layers,
+                TeleportCommand::AgentValues(layers) => layers,
             };
             let sources =
                 read_sources(&layers.values).map_err(|p| Failure::new(exit::INVALID, p))?;
             let overrides = overrides(layers).map_err(|p| Failure::new(exit::INVALID, p))?;
             let loaded =
                 values::load(&sources, &overrides).map_err(|p| Failure::new(exit::INVALID, p))?;
-            crate::yaml::object_to_string(&document(&loaded.values))
-                .map(Outcome::ok)
-                .map_err(|e| Failure::new(exit::INTERNAL, anyhow::anyhow!(e)))
+            let documents = match command {
+                TeleportCommand::Role(args) => {
+                    use crate::resources::teleport::{Access, role_documents};
+                    let only = args.access.map(|a| match a {
+                        AccessArg::Read => Access::Read,
+                        AccessArg::Write => Access::Write,
+                    });
+                    role_documents(&loaded.values, only)
+                }
+                TeleportCommand::AgentValues(_) => {
+                    vec![crate::resources::teleport::agent_values(&loaded.values)]
+                }
+            };
+            yaml_documents(&documents)
         }
         Command::Schema => Ok(Outcome::ok(
             serde_json::to_string_pretty(&values::schema())
@@ -171,6 +174,16 @@ pub fn run(cli: &Cli) -> Result<Outcome, Failure> {
             Ok(Outcome::ok(String::from_utf8_lossy(&buffer).into_owned()))
         }
     }
+}
+
+/// Documents as one YAML stream, `---` between them.
+fn yaml_documents(documents: &[serde_json::Value]) -> Result<Outcome, Failure> {
+    let texts: Vec<String> = documents
+        .iter()
+        .map(crate::yaml::object_to_string)
+        .collect::<Result<_, _>>()
+        .map_err(|e| Failure::new(exit::INTERNAL, anyhow::anyhow!(e)))?;
+    Ok(Outcome::ok(texts.join("---\n")))
 }
 
 fn render(args: &RenderArgs) -> Result<String, Failure> {

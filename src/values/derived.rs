@@ -67,14 +67,15 @@ impl Values {
             .unwrap_or_else(|| format!("{}-{}", values.namespace, values.name))
     }
 
-    /// The Teleport role's name.
-    pub fn teleport_role_name(&self) -> String {
+    /// The name of the Teleport role for `access` (`read` or `write`): `<prefix>-<access>`.
+    pub fn teleport_role_name(&self, access: &str) -> String {
         let values = self;
-        values
+        let prefix = values
             .teleport
             .role
             .name
             .clone()
-            .unwrap_or_else(|| format!("{}-access", values.teleport_database_prefix()))
+            .unwrap_or_else(|| values.teleport_database_prefix());
+        format!("{prefix}-{access}")
     }
 }

@@ -1,4 +1,5 @@
-//! Teleport: registration of the rw and ro endpoints, and the role that grants access.
+//! Teleport: registration of the rw and ro endpoints, and the read and write roles that grant
+//! access.
 //!
 //! Three registration modes, chosen by `teleport.registration`:
 //! - `operator`: one `TeleportDatabaseV3` per endpoint in the Teleport operator's namespace (the
@@ -30,7 +31,7 @@ use crate::values::{Registration, Values};
 
 pub use agent::agent_values;
 pub use job::EMBED_CA_SCRIPT;
-pub use role::{DENIED_DATABASE_USERS, role_document};
+pub use role::{Access, DENIED_DATABASE_USERS, role_documents};
 
 /// Where the Teleport images come from.
 const IMAGE_REGISTRY: &str = "public.ecr.aws/gravitational";
@@ -90,6 +91,12 @@ pub fn cluster_labels(values: &Values) -> BTreeMap<String, String> {
         labels.insert(key.to_string(), value);
     }
     labels
+}
+
+/// The PostgreSQL databases Teleport users may open (`db_names` of every role): the one place
+/// that lists them, so a new database reaches every role at once.
+pub fn database_names(values: &Values) -> Vec<String> {
+    vec![values.database.name.clone()]
 }
 
 /// All labels of one endpoint.

@@ -1,9 +1,9 @@
 //! Registration through the Teleport operator (`teleport.registration: operator`): one
-//! `TeleportDatabaseV3` per endpoint and the role, in the operator's namespace.
+//! `TeleportDatabaseV3` per endpoint and the read and write roles, in the operator's namespace.
 
 use serde_json::json;
 
-use super::role::role_spec;
+use super::role::{Access, role_spec};
 use super::{endpoint_labels, endpoints, in_operator_namespace, render_time_ca};
 use crate::manifest::Kind;
 use crate::plan::{Common, Planned};
@@ -41,14 +41,16 @@ pub(super) fn plan(common: &Common) -> Vec<Planned> {
             RoleVersion::V7 => Kind::TeleportRoleV7,
             RoleVersion::V8 => Kind::TeleportRoleV8,
         };
-        let role = common.object(
-            "teleport-role.json",
-            kind,
-            &values.teleport_role_name(),
-            "teleport",
-            json!({"kind": kind.as_str(), "spec": role_spec(values)}),
-        );
-        planned.push(in_operator_namespace(common, role));
+        for access in Access::BOTH {
+            let role = common.object(
+                "teleport-role.json",
+                kind,
+                &values.teleport_role_name(access.as_str()),
+                "teleport",
+                json!({"kind": kind.as_str(), "spec": role_spec(values, access)}),
+            );
+            planned.push(in_operator_namespace(common, role));
+        }
     }
     planned
 }

@@ -1,14 +1,40 @@
-//! The Teleport role that grants access to this cluster's databases, printed by `cnpgtp teleport
-//! role` and rendered as a `TeleportRoleV7`/`V8` in operator mode.
+//! The Teleport roles that grant access to this cluster's databases, one for reading and one
+//! for writing, printed by `cnpgtp teleport role` and rendered as `TeleportRoleV7`/`V8` in
+//! operator mode.
+//!
+//! Two roles rather than one, so that writing can be granted on its own (an access request for
+//! the write role, say) while reading stays a standing grant. Roles combine with a logical OR for
+//! `allow` and deny wins across all of a user's roles, so neither role denies what the other
+//! allows: a user holding both gets both.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value as Json, json};
 
-use super::cluster_labels;
+use super::{cluster_labels, database_names};
 use crate::values::{RoleVersion, Values};
 
-/// The labels the role grants: this cluster's databases, in this namespace and Kubernetes cluster.
+/// Which of the two roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+impl Access {
+    pub const BOTH: [Access; 2] = [Access::Read, Access::Write];
+
+    /// The role name's suffix and the `--access` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Read => "read",
+            Access::Write => "write",
+        }
+    }
+}
+
+/// The labels the roles grant: this cluster's databases, in this namespace and Kubernetes
+/// cluster.
 fn role_selector(values: &Values) -> BTreeMap<String, String> {
     let all = cluster_labels(values);
     ["kubernetes_cluster", "kubernetes_namespace", "cnpg_cluster"]
@@ -29,36 +55,52 @@ pub const DENIED_DATABASE_USERS: &[&str] = &[
     "^cnpg_.*$",
 ];
 
-pub(super) fn role_spec(values: &Values) -> Json {
-    let certificate_roles = values
-        .roles
-        .iter()
-        .filter(|r| r.login && r.certificate_login);
-    let mut allowed = vec![
-        values.access.read_user.name.clone(),
-        values.access.write_user.name.clone(),
-    ];
+/// The database users the role allows. Extra certificate roles open to Teleport
+/// (`teleportAccess: true`) go with the write role: cnpgtp cannot tell what their memberships
+/// let them do, so they are reachable only through the role that is granted sparingly.
+fn allowed_users(values: &Values, access: Access) -> Vec<String> {
+    match access {
+        Access::Read => vec![values.access.read_user.name.clone()],
+        Access::Write => {
+            let mut users = vec![values.access.write_user.name.clone()];
+            users.extend(
+                values
+                    .roles
+                    .iter()
+                    .filter(|r| r.login && r.certificate_login && r.teleport_access)
+                    .map(|r| r.name.clone()),
+            );
+            users
+        }
+    }
+}
+
+/// CloudNativePG's users, and every role admitted by certificate that Teleport is not meant to
+/// reach: such a role accepts any certificate the bundle trusts, Teleport's CA included.
+fn denied_users(values: &Values) -> Vec<String> {
     let mut denied: Vec<String> = DENIED_DATABASE_USERS
         .iter()
         .map(ToString::to_string)
         .collect();
-    // A role admitted by certificate accepts any certificate the bundle trusts, Teleport's CA
-    // included: Teleport users reach it only when the values say so.
-    for role in certificate_roles {
-        if role.teleport_access {
-            allowed.push(role.name.clone());
-        } else {
-            denied.push(role.name.clone());
-        }
-    }
+    denied.extend(
+        values
+            .roles
+            .iter()
+            .filter(|r| r.login && r.certificate_login && !r.teleport_access)
+            .map(|r| r.name.clone()),
+    );
+    denied
+}
+
+pub(super) fn role_spec(values: &Values, access: Access) -> Json {
     json!({
         "allow": {
             "db_labels": role_selector(values),
-            "db_names": [values.database.name],
-            "db_users": allowed,
+            "db_names": database_names(values),
+            "db_users": allowed_users(values, access),
         },
         "deny": {
-            "db_users": denied,
+            "db_users": denied_users(values),
         }
     })
 }
@@ -70,15 +112,35 @@ pub(super) fn role_version(values: &Values) -> &'static str {
     }
 }
 
-/// The `kind: role` resource for `tctl create -f` (`cnpgtp teleport role`).
-pub fn role_document(values: &Values) -> Json {
-    json!({
-        "kind": "role",
-        "version": role_version(values),
-        "metadata": {
-            "name": values.teleport_role_name(),
-            "description": format!("Access to PostgreSQL {} in {} as {} or {}", values.name, values.namespace, values.access.read_user.name, values.access.write_user.name),
-        },
-        "spec": role_spec(values),
-    })
+fn description(values: &Values, access: Access) -> String {
+    let what = match access {
+        Access::Read => "Read",
+        Access::Write => "Write",
+    };
+    format!(
+        "{what} access to PostgreSQL {} in {} as {}",
+        values.name,
+        values.namespace,
+        allowed_users(values, access).join(", ")
+    )
+}
+
+/// The `kind: role` resources for `tctl create -f` (`cnpgtp teleport role`): both, or the one
+/// asked for.
+pub fn role_documents(values: &Values, only: Option<Access>) -> Vec<Json> {
+    Access::BOTH
+        .into_iter()
+        .filter(|access| only.is_none_or(|o| o == *access))
+        .map(|access| {
+            json!({
+                "kind": "role",
+                "version": role_version(values),
+                "metadata": {
+                    "name": values.teleport_role_name(access.as_str()),
+                    "description": description(values, access),
+                },
+                "spec": role_spec(values, access),
+            })
+        })
+        .collect()
 }

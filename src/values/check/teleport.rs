@@ -63,7 +63,8 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
             "write it as MAJOR.MINOR.PATCH, e.g. 18.7.3",
         );
     }
-    let role_name = values.teleport_role_name();
+    // `-write` is the longer of the two suffixes.
+    let role_name = values.teleport_role_name("write");
     if !naming::is_dns_label(&role_name)
         && (roots_valid || t.role.name.is_some() || t.database_name.is_some())
     {
@@ -75,7 +76,7 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
         f.error(
             path,
             format!("the Teleport role name `{role_name}` is not a valid name"),
-            "set teleport.role.name to a DNS label such as `orders-db-access`",
+            "set teleport.role.name to a short prefix such as `orders-db` (roles `orders-db-read` and `orders-db-write`)",
         );
     }
     if !naming::is_dns_label(&t.operator.namespace) {

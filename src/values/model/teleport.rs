@@ -30,7 +30,7 @@ pub struct Teleport {
     pub job: TeleportJob,
     /// Agent mode settings.
     pub agent: TeleportAgent,
-    /// The Teleport role granting access to the two database users.
+    /// The Teleport read and write roles.
     pub role: TeleportRole,
 }
 
@@ -99,11 +99,12 @@ pub struct TeleportAgent {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TeleportRole {
-    /// Role name; null is `<databaseName>-access`.
+    /// Prefix of the role names `<name>-read` and `<name>-write`; null is the database name
+    /// prefix.
     pub name: Option<String>,
     /// `v7` (works with mixed-version agents) or `v8` (all agents on Teleport >= 18).
     pub version: RoleVersion,
-    /// In operator mode, also render the role as a `TeleportRoleV7`/`TeleportRoleV8` resource.
+    /// In operator mode, also render both roles as `TeleportRoleV7`/`TeleportRoleV8` resources.
     pub render: bool,
 }
 
