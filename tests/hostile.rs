@@ -1054,6 +1054,7 @@ fn context(name: &str) -> Json {
             "existingSecret": null, "pem": "<path:kv#teleport-ca>",
         }}}),
         "role-render" => json!({"teleport": {"role": {"render": true}}}),
+        "auto-users" => json!({"teleport": {"access": {"model": "autoUsers"}}}),
         // Backups off on purpose: the reason is written on the Cluster.
         "no-backup" => json!({"backup": {"enabled": false, "disabledReason": "scratch data"}}),
         "snapshots" => json!({"backup": {"volumeSnapshot": {"className": "csi-snapclass"}}}),
@@ -1502,6 +1503,21 @@ const FIELDS: &[(&str, &str, &str)] = &[
     ("roles[].name", "roles", "analyst"),
     ("roles[].passwordSecret", "roles", "analyst-password"),
     ("stage", "", "staging"),
+    (
+        "teleport.access.autoUsers.adminUser",
+        "auto-users",
+        "db-admin",
+    ),
+    (
+        "teleport.access.autoUsers.readRoles[]",
+        "auto-users",
+        "pg_read_all_stats",
+    ),
+    (
+        "teleport.access.autoUsers.writeRoles[]",
+        "auto-users",
+        "pg_write_all_data",
+    ),
     ("teleport.agent.joinToken", "agent", "agent-token"),
     (
         "teleport.databaseClientCa.existingSecret",

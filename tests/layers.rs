@@ -30,6 +30,8 @@ const RESOURCE_EDGES: &[(&str, &str)] = &[
     ("ca_bundle", "teleport"),
     ("cnpg", "backup"),
     ("cnpg", "certs"),
+    // Who the Cluster admits (pg_hba, bootstrap SQL) follows the Teleport access model.
+    ("cnpg", "teleport"),
     ("pooler", "certs"),
     ("pooler", "cnpg"),
     ("teleport", "certs"),

@@ -603,3 +603,147 @@ fn job_shell_image_must_be_pinned() {
         );
     }
 }
+
+/// Automatic user provisioning: only the rw database has `admin_user`, in every registration
+/// mode; the roles enable provisioning, hand out the configured PostgreSQL roles and select only
+/// databases with an admin user; the Cluster admits the admin and the provisioned users by
+/// certificate only and speaks English.
+#[test]
+fn auto_users_admin_only_on_the_primary_and_roles_select_only_it() {
+    let file = "tests/inputs/ok-teleport-autousers.yaml";
+    let objects = objects(&["render", "-f", file]);
+    let dbs = of_kind(&objects, "TeleportDatabaseV3");
+    assert_eq!(dbs.len(), 2);
+    let roles = documents(&["teleport", "role", "-f", file]);
+    for db in &dbs {
+        let primary = db["metadata"]["labels"]["sql_type"] == "primary";
+        assert_eq!(
+            db["spec"]["admin_user"].is_object(),
+            primary,
+            "admin_user on the primary only: {db}"
+        );
+        for role in &roles {
+            let selected = role["spec"]["allow"]["db_labels"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .all(|(key, value)| &db["metadata"]["labels"][key] == value);
+            assert_eq!(selected, primary, "{} and {}", role["metadata"]["name"], db);
+        }
+    }
+    assert_eq!(dbs[0]["spec"]["admin_user"]["name"], "teleport-admin");
+    for role in &roles {
+        assert_eq!(
+            role["spec"]["options"]["create_db_user_mode"],
+            "best_effort_drop"
+        );
+        assert!(role["spec"]["allow"].get("db_users").is_none(), "{role}");
+        assert_eq!(
+            role["spec"]["allow"]["db_names"],
+            serde_json::json!(["shop"])
+        );
+    }
+    assert_eq!(
+        roles[0]["spec"]["allow"]["db_roles"],
+        serde_json::json!(["pg_read_all_data", "shop_reporting"])
+    );
+    assert_eq!(
+        roles[1]["spec"]["allow"]["db_roles"],
+        serde_json::json!(["pg_read_all_data", "pg_write_all_data"])
+    );
+    let rendered = of_kind(&objects, "TeleportRoleV8");
+    assert_eq!(rendered.len(), 2);
+    for (resource, document) in rendered.iter().zip(&roles) {
+        assert_eq!(resource["spec"], document["spec"]);
+    }
+    let cluster = of_kind(&objects, "Cluster")[0];
+    assert_eq!(
+        cluster["spec"]["postgresql"]["pg_hba"],
+        serde_json::json!([
+            "hostssl all teleport-admin all cert",
+            "hostssl all +teleport-auto-user all cert",
+            "host all teleport-admin all reject",
+            "host all +teleport-auto-user all reject",
+        ])
+    );
+    assert_eq!(
+        cluster["spec"]["postgresql"]["parameters"]["lc_messages"],
+        "C"
+    );
+    let managed: Vec<&str> = cluster["spec"]["managed"]["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        managed,
+        ["shop_reporting"],
+        "the admin is not a managed role"
+    );
+    let init = &cluster["spec"]["bootstrap"]["initdb"];
+    let post_init: Vec<&str> = init["postInitSQL"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(
+        post_init.contains(&"CREATE ROLE \"teleport-admin\" WITH LOGIN CREATEROLE NOSUPERUSER")
+    );
+    for role in ["pg_read_all_data", "pg_write_all_data", "shop_reporting"] {
+        let grant = format!(
+            "GRANT \"{role}\" TO \"teleport-admin\" WITH ADMIN OPTION, INHERIT FALSE, SET FALSE"
+        );
+        assert_eq!(
+            post_init.iter().filter(|s| **s == grant).count(),
+            1,
+            "{grant}"
+        );
+    }
+    // The job and agent registrations give the admin to the rw database alone, too.
+    for file in [
+        "tests/inputs/ok-teleport-autousers-job.yaml",
+        "tests/inputs/ok-teleport-autousers-agent.yaml",
+    ] {
+        let text = cnpgtp(&["render", "-f", file]).unwrap();
+        let objects = cnpgtp::yaml::large_documents(&text).unwrap();
+        let configs = of_kind(&objects, "ConfigMap");
+        let mut databases: Vec<Json> = Vec::new();
+        for config in configs {
+            for (key, value) in config["data"].as_object().unwrap() {
+                let value = value.as_str().unwrap();
+                if key == "rw.json" || key == "ro.json" {
+                    databases.push(serde_json::from_str(value).unwrap());
+                } else if key == "teleport.yaml" {
+                    let conf = &cnpgtp::yaml::large_documents(value).unwrap()[0];
+                    for db in conf["db_service"]["databases"].as_array().unwrap() {
+                        databases.push(
+                            serde_json::json!({"metadata": {"name": db["name"]}, "spec": db}),
+                        );
+                    }
+                }
+            }
+        }
+        assert!(!databases.is_empty(), "{file}");
+        for db in databases {
+            let name = db["metadata"]["name"].as_str().unwrap();
+            assert_eq!(
+                db["spec"]["admin_user"].is_object(),
+                name.ends_with("-rw"),
+                "{file}: {db}"
+            );
+        }
+    }
+    // On PostgreSQL 15 CREATEROLE grants every role: the bootstrap grants the admin nothing.
+    let job = objects_of("tests/inputs/ok-teleport-autousers-job.yaml");
+    let init = &of_kind(&job, "Cluster")[0]["spec"]["bootstrap"]["initdb"];
+    assert!(
+        !init["postInitSQL"].to_string().contains("ADMIN OPTION"),
+        "{init}"
+    );
+}
+
+fn objects_of(file: &str) -> Vec<Json> {
+    objects(&["render", "-f", file])
+}

@@ -30,6 +30,16 @@ pub struct DatabaseSpec {
     pub protocol: String,
     pub uri: String,
     pub tls: DatabaseTls,
+    /// The database admin user for automatic user provisioning (only on the primary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_user: Option<DatabaseAdminUser>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseAdminUser {
+    /// The privileged database user Teleport provisions users as.
+    pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,9 +57,19 @@ pub struct DatabaseTls {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoleSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<RoleOptions>,
     pub allow: RoleConditions,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deny: Option<RoleConditions>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleOptions {
+    /// Automatic database user provisioning: `keep` or `best_effort_drop` (cnpgtp never renders
+    /// `off`: it leaves the option out).
+    pub create_db_user_mode: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,4 +81,7 @@ pub struct RoleConditions {
     pub db_names: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub db_users: Vec<String>,
+    /// PostgreSQL roles an automatically provisioned user is granted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub db_roles: Vec<String>,
 }

@@ -24,8 +24,9 @@ use serde_json::{Value as Json, json};
 use crate::manifest::Kind;
 use crate::naming::POOLER_AUTH_ROLE;
 use crate::plan::{Common, Planned, container_resources};
+use crate::resources::teleport::auto_users;
 use crate::resources::{backup, certs};
-use crate::values::{AntiAffinity, Toleration, Values};
+use crate::values::{AntiAffinity, ParamValue, Toleration, Values};
 
 /// The query PgBouncer runs (in database `postgres`) to fetch a user's password hash.
 pub const POOLER_AUTH_QUERY: &str = "SELECT usename, passwd FROM public.user_search($1)";
@@ -33,7 +34,7 @@ pub const POOLER_AUTH_QUERY: &str = "SELECT usename, passwd FROM public.user_sea
 /// SQL run once in database `postgres` at bootstrap.
 pub fn post_init_sql(values: &Values) -> Vec<String> {
     let read_user = &values.access.read_user.name;
-    vec![
+    let mut sql = vec![
         format!("CREATE ROLE {POOLER_AUTH_ROLE} WITH LOGIN"),
         format!("GRANT CONNECT ON DATABASE postgres TO {POOLER_AUTH_ROLE}"),
         // Never hands out a superuser's secret, and pins search_path so the SECURITY DEFINER
@@ -46,28 +47,34 @@ pub fn post_init_sql(values: &Values) -> Vec<String> {
         format!("GRANT EXECUTE ON FUNCTION public.user_search(text) TO {POOLER_AUTH_ROLE}"),
         // PostgreSQL 14 still lets every role create objects in `public`.
         "REVOKE CREATE ON SCHEMA public FROM PUBLIC".to_string(),
+    ];
+    if auto_users::enabled(values).is_some() {
+        sql.extend(auto_users::post_init_sql(values));
+    } else {
         // Created here so its per-role setting can be stored now; CloudNativePG's managed-role
         // reconciler adopts the role and applies LOGIN, limits and memberships.
-        format!("CREATE ROLE {read_user} NOLOGIN"),
-        format!("ALTER ROLE {read_user} SET default_transaction_read_only = on"),
-    ]
+        sql.push(format!("CREATE ROLE {read_user} NOLOGIN"));
+        sql.push(format!(
+            "ALTER ROLE {read_user} SET default_transaction_read_only = on"
+        ));
+    }
+    sql
 }
 
 /// SQL run once in the application database, after CloudNativePG created it for the owner.
 pub fn post_init_application_sql(values: &Values) -> Vec<String> {
-    vec![
+    let mut sql = vec![
         "REVOKE CREATE ON SCHEMA public FROM PUBLIC".to_string(),
         format!("ALTER SCHEMA public OWNER TO {}", values.database.owner),
-    ]
+    ];
+    sql.extend(auto_users::post_init_application_sql(values));
+    sql
 }
 
 /// Lines CloudNativePG inserts after its fixed rules and before `host all all all scram-sha-256`.
 pub fn pg_hba(values: &Values) -> Vec<String> {
     let database = &values.database.name;
-    let mut cert_roles = vec![
-        values.access.read_user.name.clone(),
-        values.access.write_user.name.clone(),
-    ];
+    let mut cert_roles = static_users(values);
     cert_roles.extend(
         values
             .roles
@@ -75,44 +82,71 @@ pub fn pg_hba(values: &Values) -> Vec<String> {
             .filter(|r| r.certificate_login)
             .map(|r| r.name.clone()),
     );
-    let mut lines: Vec<String> = cert_roles
-        .iter()
-        .map(|role| format!("hostssl {database} {role} all cert"))
-        .collect();
-    for role in [
-        &values.access.read_user.name,
-        &values.access.write_user.name,
-    ] {
+    let mut lines = auto_users::pg_hba(values);
+    lines.extend(
+        cert_roles
+            .iter()
+            .map(|role| format!("hostssl {database} {role} all cert")),
+    );
+    for role in static_users(values) {
         lines.push(format!("host all {role} all reject"));
     }
     lines
 }
 
+/// The read and write users of the static access model; none with automatic provisioning.
+fn static_users(values: &Values) -> Vec<String> {
+    if auto_users::enabled(values).is_some() {
+        return Vec::new();
+    }
+    vec![
+        values.access.read_user.name.clone(),
+        values.access.write_user.name.clone(),
+    ]
+}
+
+/// `postgresql.parameters`: the values', plus English server messages with automatic user
+/// provisioning, because Teleport recognises PostgreSQL's errors by their English text
+/// ("already exists"; gravitational/teleport#37394, #38939).
+fn parameters(values: &Values) -> BTreeMap<String, ParamValue> {
+    let mut parameters = values.postgres.parameters.clone();
+    if auto_users::enabled(values).is_some() {
+        parameters
+            .entry("lc_messages".into())
+            .or_insert_with(|| ParamValue("C".into()));
+    }
+    parameters
+}
+
 /// `spec.managed.roles`.
 pub fn managed_roles(values: &Values) -> Json {
     let access = &values.access;
-    let mut roles = vec![
-        json!({
-            "name": access.read_user.name,
-            "comment": "Teleport read-only access (client certificate only)",
-            "ensure": "present",
-            "login": true,
-            "inherit": true,
-            "connectionLimit": access.read_user.connection_limit,
-            "inRoles": ["pg_read_all_data"],
-            "disablePassword": true,
-        }),
-        json!({
-            "name": access.write_user.name,
-            "comment": "Teleport read-write access (client certificate only)",
-            "ensure": "present",
-            "login": true,
-            "inherit": true,
-            "connectionLimit": access.write_user.connection_limit,
-            "inRoles": ["pg_read_all_data", "pg_write_all_data"],
-            "disablePassword": true,
-        }),
-    ];
+    let mut roles = if auto_users::enabled(values).is_some() {
+        Vec::new()
+    } else {
+        vec![
+            json!({
+                "name": access.read_user.name,
+                "comment": "Teleport read-only access (client certificate only)",
+                "ensure": "present",
+                "login": true,
+                "inherit": true,
+                "connectionLimit": access.read_user.connection_limit,
+                "inRoles": ["pg_read_all_data"],
+                "disablePassword": true,
+            }),
+            json!({
+                "name": access.write_user.name,
+                "comment": "Teleport read-write access (client certificate only)",
+                "ensure": "present",
+                "login": true,
+                "inherit": true,
+                "connectionLimit": access.write_user.connection_limit,
+                "inRoles": ["pg_read_all_data", "pg_write_all_data"],
+                "disablePassword": true,
+            }),
+        ]
+    };
     for role in &values.roles {
         let mut entry = json!({
             "name": role.name,
@@ -257,7 +291,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
             "instances": pg.instances,
             "image": values.postgres_image(),
             "enable_superuser_access": pg.enable_superuser_access,
-            "parameters": pg.parameters,
+            "parameters": parameters(values),
             "pg_hba": pg_hba(values),
             "database": values.database.name,
             "owner": values.database.owner,

@@ -4,7 +4,8 @@
 use serde_json::{Value as Json, json};
 
 use super::{
-    cluster_labels, container, endpoint_labels, endpoints, image, restricted_pod_security,
+    admin_user_field, cluster_labels, container, endpoint_labels, endpoints, image,
+    restricted_pod_security,
 };
 use crate::manifest::Kind;
 use crate::plan::{Common, Planned};
@@ -34,14 +35,18 @@ pub(super) fn plan(common: &Common) -> Vec<Planned> {
     let databases: Vec<Json> = endpoints(values)
         .iter()
         .map(|endpoint| {
-            json!({
+            let mut database = json!({
                 "name": endpoint.name,
                 "description": endpoint.description,
                 "protocol": "postgres",
                 "uri": endpoint.uri,
                 "tls": {"mode": "verify-full", "ca_cert_file": ca_file},
                 "static_labels": endpoint_labels(values, endpoint),
-            })
+            });
+            if let Some(admin) = admin_user_field(endpoint) {
+                database["admin_user"] = admin;
+            }
+            database
         })
         .collect();
     let config = json!({

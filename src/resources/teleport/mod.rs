@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value as Json, json};
 
 mod agent;
+pub mod auto_users;
 mod job;
 mod operator;
 mod role;
@@ -47,6 +48,9 @@ pub struct Endpoint {
     pub uri: String,
     pub sql_type: &'static str,
     pub description: String,
+    /// `admin_user` for automatic user provisioning: the primary only, because activating a user
+    /// writes the catalogue, which a standby refuses.
+    pub admin_user: Option<String>,
 }
 
 /// rw always; ro only when there are replicas to read from.
@@ -65,6 +69,9 @@ pub fn endpoints(values: &Values) -> Vec<Endpoint> {
             "PostgreSQL {} ({sql_type}, {access}) in {}",
             values.name, values.namespace
         ),
+        admin_user: auto_users::enabled(values)
+            .filter(|_| service_kind == "rw")
+            .map(|auto| auto.admin_user.clone()),
     };
     let mut list = vec![endpoint("rw", &names.rw_service, "primary", "read-write")];
     if values.postgres.instances > 1 {
@@ -99,11 +106,27 @@ pub fn database_names(values: &Values) -> Vec<String> {
     vec![values.database.name.clone()]
 }
 
+/// The label on databases that have an admin user, which the auto-users roles select: a role
+/// enabling provisioning that matched a database without one would fail every connection.
+pub const AUTO_USERS_LABEL: (&str, &str) = ("auto_users", "enabled");
+
 /// All labels of one endpoint.
 pub fn endpoint_labels(values: &Values, endpoint: &Endpoint) -> BTreeMap<String, String> {
     let mut labels = cluster_labels(values);
     labels.insert("sql_type".into(), endpoint.sql_type.into());
+    if endpoint.admin_user.is_some() {
+        labels.insert(AUTO_USERS_LABEL.0.into(), AUTO_USERS_LABEL.1.into());
+    }
     labels
+}
+
+/// The `spec` fields of a Teleport database (`kind: db`, `TeleportDatabaseV3`, a static agent
+/// entry) that depend on the access model.
+fn admin_user_field(endpoint: &Endpoint) -> Option<Json> {
+    endpoint
+        .admin_user
+        .as_ref()
+        .map(|name| json!({"name": name}))
 }
 
 fn image(values: &Values, name: &str) -> String {
@@ -127,12 +150,16 @@ pub fn databases_awaiting_ca(values: &Values) -> Vec<String> {
 
 /// A `kind: db` v3 document for `tctl create`.
 fn db_document(values: &Values, endpoint: &Endpoint, ca_cert: &str) -> Json {
-    json!({
+    let mut document = json!({
         "kind": "db",
         "version": "v3",
         "metadata": {"name": endpoint.name, "description": endpoint.description, "labels": endpoint_labels(values, endpoint)},
         "spec": {"protocol": "postgres", "uri": endpoint.uri, "tls": {"mode": "verify-full", "ca_cert": ca_cert}},
-    })
+    });
+    if let Some(admin) = admin_user_field(endpoint) {
+        document["spec"]["admin_user"] = admin;
+    }
+    document
 }
 
 pub fn plan(common: &Common) -> Vec<Planned> {

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::role::{Access, role_spec};
-use super::{endpoint_labels, endpoints, in_operator_namespace, render_time_ca};
+use super::{admin_user_field, endpoint_labels, endpoints, in_operator_namespace, render_time_ca};
 use crate::manifest::Kind;
 use crate::plan::{Common, Planned};
 use crate::values::RoleVersion;
@@ -26,7 +26,7 @@ pub(super) fn plan(common: &Common) -> Vec<Planned> {
                     Kind::TeleportDatabaseV3,
                     &endpoint.name,
                     "teleport",
-                    json!({"uri": endpoint.uri, "tls": tls}),
+                    json!({"uri": endpoint.uri, "tls": tls, "admin_user": admin_user_field(endpoint)}),
                 )
                 // The operator turns this annotation into the Teleport database description.
                 .with_annotation("description", &endpoint.description);

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value as Json, json};
 
-use super::{cluster_labels, database_names};
+use super::{AUTO_USERS_LABEL, auto_users, cluster_labels, database_names};
 use crate::values::{RoleVersion, Values};
 
 /// Which of the two roles.
@@ -93,11 +93,35 @@ fn denied_users(values: &Values) -> Vec<String> {
 }
 
 pub(super) fn role_spec(values: &Values, access: Access) -> Json {
+    let Some(auto) = auto_users::enabled(values) else {
+        return json!({
+            "allow": {
+                "db_labels": role_selector(values),
+                "db_names": database_names(values),
+                "db_users": allowed_users(values, access),
+            },
+            "deny": {
+                "db_users": denied_users(values),
+            }
+        });
+    };
+    // Provisioned users log in as their Teleport user name and Teleport then matches neither
+    // `allow.db_users` nor `deny.db_users` (`GetDatabaseRoleMatchers`); the deny list stays for
+    // databases where the role's user is not provisioned. A Teleport user named like a
+    // CloudNativePG user is stopped by PostgreSQL: activation refuses an existing role that is not
+    // a member of `teleport-auto-user` (proven in tests/postgres.rs).
+    let mut selector = role_selector(values);
+    selector.insert(AUTO_USERS_LABEL.0.into(), AUTO_USERS_LABEL.1.into());
+    let db_roles = match access {
+        Access::Read => &auto.read_roles,
+        Access::Write => &auto.write_roles,
+    };
     json!({
+        "options": {"create_db_user_mode": auto_users::create_db_user_mode(auto.create_db_user_mode)},
         "allow": {
-            "db_labels": role_selector(values),
+            "db_labels": selector,
             "db_names": database_names(values),
-            "db_users": allowed_users(values, access),
+            "db_roles": db_roles,
         },
         "deny": {
             "db_users": denied_users(values),
@@ -117,6 +141,18 @@ fn description(values: &Values, access: Access) -> String {
         Access::Read => "Read",
         Access::Write => "Write",
     };
+    if let Some(auto) = auto_users::enabled(values) {
+        let roles = match access {
+            Access::Read => &auto.read_roles,
+            Access::Write => &auto.write_roles,
+        };
+        return format!(
+            "{what} access to PostgreSQL {} in {} as an automatically provisioned user with {}",
+            values.name,
+            values.namespace,
+            roles.join(", ")
+        );
+    }
     format!(
         "{what} access to PostgreSQL {} in {} as {}",
         values.name,

@@ -7,6 +7,7 @@
 //! positions. The domain rules live in one submodule per concern, so checking a new values key
 //! touches one file; the predicates they share are in `syntax`.
 
+mod auto_users;
 mod backup;
 mod client_ca_bundle;
 mod cron;
@@ -345,6 +346,7 @@ pub(super) fn domain(values: &Values, tree: &Tree) -> (Vec<Problem>, Vec<Problem
     secrets::check(values, &mut f);
     pooler::check(values, &mut f);
     teleport::check(values, &mut f);
+    auto_users::check(values, &mut f);
     backup::check(values, &mut f);
     recovery::check(values, &mut f);
     patches::check(values, &mut f);

@@ -14,6 +14,8 @@ pub struct Teleport {
     pub database_client_ca: CaSource,
     /// How the rw and ro endpoints are registered in Teleport.
     pub registration: Registration,
+    /// Which PostgreSQL users Teleport users log in as.
+    pub access: TeleportAccess,
     /// Teleport database name prefix (`<prefix>-rw`, `<prefix>-ro`); null is `<namespace>-<name>`.
     pub database_name: Option<String>,
     /// Value of the `kubernetes_cluster` label that identifies this Kubernetes cluster.
@@ -32,6 +34,50 @@ pub struct Teleport {
     pub agent: TeleportAgent,
     /// The Teleport read and write roles.
     pub role: TeleportRole,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TeleportAccess {
+    /// `staticUsers` (the read and write users of `access`) or `autoUsers` (Teleport creates a
+    /// PostgreSQL user per Teleport user).
+    pub model: AccessModel,
+    /// Automatic user provisioning (`model: autoUsers`).
+    pub auto_users: AutoUsers,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum AccessModel {
+    /// Two certificate-only users shared by every Teleport user (`access.readUser`/`writeUser`).
+    StaticUsers,
+    /// Teleport creates a user named after each Teleport user on connect, with the roles its
+    /// Teleport roles grant, and locks or drops it when the session ends.
+    AutoUsers,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AutoUsers {
+    /// The PostgreSQL user Teleport provisions as (LOGIN CREATEROLE, not a superuser), created by
+    /// the bootstrap SQL.
+    pub admin_user: String,
+    /// What happens to a user when its last session ends: `keep` (locked, roles revoked) or
+    /// `bestEffortDrop` (dropped unless it owns objects, else locked).
+    pub create_db_user_mode: CreateDbUserMode,
+    /// PostgreSQL roles the read role hands out (`db_roles`).
+    pub read_roles: Vec<String>,
+    /// PostgreSQL roles the write role hands out (`db_roles`).
+    pub write_roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum CreateDbUserMode {
+    /// Teleport's `keep`.
+    Keep,
+    /// Teleport's `best_effort_drop`.
+    BestEffortDrop,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

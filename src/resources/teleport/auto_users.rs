@@ -1,0 +1,126 @@
+//! Automatic user provisioning (`teleport.access.model: autoUsers`): what the PostgreSQL side
+//! needs so that Teleport can create a user per Teleport user, and nothing more.
+//!
+//! - The admin user is created by superuser bootstrap SQL, not as a CloudNativePG managed role:
+//!   on PostgreSQL 16+ the admin becomes a member (with ADMIN) of `teleport-auto-user` and of
+//!   every user it creates, and CloudNativePG's membership reconcile would revoke those (it sets
+//!   a role's memberships to `inRoles` exactly, in one transaction that fails with "dependent
+//!   privileges exist" once users were provisioned) and cannot express ADMIN OPTION anyway.
+//! - On PostgreSQL 16+ only a role holding ADMIN OPTION may grant a role, and for predefined
+//!   roles (`pg_read_all_data`) only a superuser can hand that out, so the bootstrap grants every
+//!   role Teleport may hand out `WITH ADMIN OPTION, INHERIT FALSE, SET FALSE`: the admin can give
+//!   it away but neither uses its privileges nor `SET ROLE`s to it. On 15 and older CREATEROLE
+//!   alone may grant any non-superuser role, and a membership there would always carry `SET
+//!   ROLE`, so nothing is granted.
+//! - `teleport-auto-user` is left to Teleport: the admin creates it on the first session, which
+//!   on 16+ gives the admin ADMIN on it implicitly.
+//! - pg_hba admits the admin and the members of `teleport-auto-user` by certificate only, and
+//!   rejects them otherwise before CloudNativePG's catch-all password rule: an auto user may set
+//!   itself a password (`ALTER ROLE ... PASSWORD`), which must not open a way in.
+//!
+//! Every name was validated (letters, digits, `_` and `-`), so quoting it is enough.
+
+use crate::values::{AccessModel, CreateDbUserMode, Values};
+
+/// The group role Teleport makes every provisioned user a member of (`teleportAutoUserRole` in
+/// Teleport's `lib/srv/db/postgres/users.go`).
+pub const AUTO_USER_GROUP: &str = "teleport-auto-user";
+
+/// The first major where granting a role needs ADMIN OPTION on it.
+const ADMIN_OPTION_MAJOR: u32 = 16;
+
+/// The auto-users settings when that model is chosen.
+pub fn enabled(values: &Values) -> Option<&crate::values::AutoUsers> {
+    let access = &values.teleport.access;
+    (access.model == AccessModel::AutoUsers).then_some(&access.auto_users)
+}
+
+fn quoted(name: &str) -> String {
+    format!("\"{name}\"")
+}
+
+/// Every PostgreSQL role the two Teleport roles may hand out, each once, in values order.
+pub fn granted_roles(values: &Values) -> Vec<String> {
+    let Some(auto) = enabled(values) else {
+        return Vec::new();
+    };
+    let mut roles: Vec<String> = Vec::new();
+    for role in auto.read_roles.iter().chain(&auto.write_roles) {
+        if !roles.contains(role) {
+            roles.push(role.clone());
+        }
+    }
+    roles
+}
+
+/// Roles the values declare under `roles` that Teleport hands out: created `NOLOGIN` here, before
+/// the grant to the admin (CloudNativePG creates managed roles only after the bootstrap SQL, and
+/// adopts an existing one).
+fn declared_group_roles(values: &Values) -> Vec<String> {
+    granted_roles(values)
+        .into_iter()
+        .filter(|name| values.roles.iter().any(|r| &r.name == name))
+        .collect()
+}
+
+/// Statements for `postInitSQL` (database `postgres`, as the superuser).
+pub fn post_init_sql(values: &Values) -> Vec<String> {
+    let Some(auto) = enabled(values) else {
+        return Vec::new();
+    };
+    let admin = quoted(&auto.admin_user);
+    let mut sql = vec![format!(
+        "CREATE ROLE {admin} WITH LOGIN CREATEROLE NOSUPERUSER"
+    )];
+    for role in declared_group_roles(values) {
+        sql.push(format!("CREATE ROLE {} NOLOGIN", quoted(&role)));
+    }
+    if values.postgres.major >= ADMIN_OPTION_MAJOR {
+        for role in granted_roles(values) {
+            sql.push(format!(
+                "GRANT {} TO {admin} WITH ADMIN OPTION, INHERIT FALSE, SET FALSE",
+                quoted(&role)
+            ));
+        }
+    }
+    sql
+}
+
+/// Statements for `postInitApplicationSQL`: the admin logs into the database the user opens
+/// (no `admin_user.default_database`) and creates Teleport's procedures in `pg_temp`.
+pub fn post_init_application_sql(values: &Values) -> Vec<String> {
+    let Some(auto) = enabled(values) else {
+        return Vec::new();
+    };
+    super::database_names(values)
+        .iter()
+        .map(|db| {
+            format!(
+                "GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {}",
+                quoted(&auto.admin_user)
+            )
+        })
+        .collect()
+}
+
+/// pg_hba lines, in this order, before CloudNativePG's catch-all password rule.
+pub fn pg_hba(values: &Values) -> Vec<String> {
+    let Some(auto) = enabled(values) else {
+        return Vec::new();
+    };
+    let admin = &auto.admin_user;
+    vec![
+        format!("hostssl all {admin} all cert"),
+        format!("hostssl all +{AUTO_USER_GROUP} all cert"),
+        format!("host all {admin} all reject"),
+        format!("host all +{AUTO_USER_GROUP} all reject"),
+    ]
+}
+
+/// Teleport's `create_db_user_mode`.
+pub fn create_db_user_mode(mode: CreateDbUserMode) -> &'static str {
+    match mode {
+        CreateDbUserMode::Keep => "keep",
+        CreateDbUserMode::BestEffortDrop => "best_effort_drop",
+    }
+}
