@@ -6,10 +6,11 @@
 //!   every user it creates, and CloudNativePG's membership reconcile would revoke those (it sets
 //!   a role's memberships to `inRoles` exactly, in one transaction that fails with "dependent
 //!   privileges exist" once users were provisioned) and cannot express ADMIN OPTION anyway.
-//! - On PostgreSQL 16+ only a role holding ADMIN OPTION may grant a role, and for predefined
-//!   roles (`pg_read_all_data`) only a superuser can hand that out, so the bootstrap grants every
-//!   role Teleport may hand out `WITH ADMIN OPTION, INHERIT FALSE, SET FALSE`: the admin can give
-//!   it away but neither uses its privileges nor `SET ROLE`s to it. On 15 and older CREATEROLE
+//! - On PostgreSQL 16+ only a role holding ADMIN OPTION may grant (or revoke) a role, and for
+//!   predefined roles (`pg_read_all_data`) only a superuser can hand that out, so the bootstrap
+//!   grants every role Teleport may hand out, and those they inherit (see `admin_roles`), `WITH
+//!   ADMIN OPTION, INHERIT FALSE, SET FALSE`: the admin can give it away but neither uses its
+//!   privileges nor `SET ROLE`s to it. On 15 and older CREATEROLE
 //!   alone may grant any non-superuser role, and a membership there would always carry `SET
 //!   ROLE`, so nothing is granted.
 //! - `teleport-auto-user` is left to Teleport: the admin creates it on the first session, which
@@ -53,11 +54,52 @@ pub fn granted_roles(values: &Values) -> Vec<String> {
     roles
 }
 
-/// Roles the values declare under `roles` that Teleport hands out: created `NOLOGIN` here, before
-/// the grant to the admin (CloudNativePG creates managed roles only after the bootstrap SQL, and
-/// adopts an existing one).
+/// The roles a predefined role is a member of (PostgreSQL's catalogue, 14-18).
+fn predefined_parents(name: &str) -> &'static [&'static str] {
+    match name {
+        "pg_monitor" => &[
+            "pg_read_all_settings",
+            "pg_read_all_stats",
+            "pg_stat_scan_tables",
+        ],
+        _ => &[],
+    }
+}
+
+/// The roles the admin gets ADMIN OPTION on: every role handed out and every role those are
+/// members of, through `roles[].inRoles` and predefined memberships. Teleport's v17/v18
+/// `teleport_deactivate_user` (before gravitational/teleport#60345) revokes every role the user
+/// is a member of *including inherited ones*, and on PostgreSQL 16+ a REVOKE of a role the admin
+/// holds no ADMIN on fails ("permission denied to revoke role"), which breaks deactivation and
+/// every later activation (found by tests/postgres.rs). Handing out a role already hands out
+/// what it inherits, so this grants no new power.
+pub fn admin_roles(values: &Values) -> Vec<String> {
+    let mut roles = granted_roles(values);
+    let mut next = 0;
+    while next < roles.len() {
+        let name = roles[next].clone();
+        let parents: Vec<String> = match values.roles.iter().find(|r| r.name == name) {
+            Some(declared) => declared.in_roles.clone(),
+            None => predefined_parents(&name)
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        };
+        for parent in parents {
+            if !roles.contains(&parent) {
+                roles.push(parent);
+            }
+        }
+        next += 1;
+    }
+    roles
+}
+
+/// Roles the values declare under `roles` that the admin gets ADMIN on: created `NOLOGIN` here,
+/// before the grant (CloudNativePG creates managed roles only after the bootstrap SQL, and adopts
+/// an existing one).
 fn declared_group_roles(values: &Values) -> Vec<String> {
-    granted_roles(values)
+    admin_roles(values)
         .into_iter()
         .filter(|name| values.roles.iter().any(|r| &r.name == name))
         .collect()
@@ -76,7 +118,7 @@ pub fn post_init_sql(values: &Values) -> Vec<String> {
         sql.push(format!("CREATE ROLE {} NOLOGIN", quoted(&role)));
     }
     if values.postgres.major >= ADMIN_OPTION_MAJOR {
-        for role in granted_roles(values) {
+        for role in admin_roles(values) {
             sql.push(format!(
                 "GRANT {} TO {admin} WITH ADMIN OPTION, INHERIT FALSE, SET FALSE",
                 quoted(&role)

@@ -165,7 +165,26 @@ fn granted_role(values: &Values, f: &mut Findings, path: &str, name: &str) {
             "Teleport hands out group roles: a role that can log in would give every Teleport user its identity",
             "set login: false on it, or hand out another role",
         ),
-        Some(_) => {}
+        Some(i) => inherited_roles(values, f, i),
+    }
+}
+
+/// The roles a handed-out declared role is a member of get ADMIN OPTION for the admin at
+/// bootstrap (Teleport's deactivation revokes inherited roles too), so each must exist then: a
+/// predefined role or one declared under `roles`.
+fn inherited_roles(values: &Values, f: &mut Findings, index: usize) {
+    for (j, parent) in values.roles[index].in_roles.iter().enumerate() {
+        let known = PREDEFINED_ROLES
+            .iter()
+            .any(|(n, since)| n == parent && values.postgres.major >= *since)
+            || values.roles.iter().any(|r| &r.name == parent);
+        if !known {
+            f.error(
+                &format!("roles[{index}].inRoles[{j}]"),
+                format!("`{parent}` must exist at bootstrap: Teleport hands out `{}`, so the bootstrap SQL gives the admin ADMIN OPTION on the roles it is a member of too", values.roles[index].name),
+                "use a predefined role (such as pg_read_all_stats) or declare it under `roles`",
+            );
+        }
     }
 }
 
