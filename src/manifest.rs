@@ -13,6 +13,7 @@ use crate::crds::barman::{ObjectStore, ScheduledBackup};
 use crate::crds::cert_manager::{Certificate, Issuer};
 use crate::crds::cnpg::{Cluster, Pooler};
 use crate::crds::external_secrets::{ExternalSecret, SecretStore};
+use crate::crds::prometheus::{PodMonitor, PrometheusRule};
 use crate::crds::teleport::{TeleportDatabaseV3, TeleportRoleV7, TeleportRoleV8};
 
 /// The kinds cnpgtp renders. The declaration order is the apply order: an object comes after
@@ -38,6 +39,8 @@ pub enum Kind {
     Pooler,
     PodDisruptionBudget,
     ScheduledBackup,
+    PodMonitor,
+    PrometheusRule,
     TeleportRoleV7,
     TeleportRoleV8,
     TeleportDatabaseV3,
@@ -62,6 +65,8 @@ impl Kind {
         Kind::Pooler,
         Kind::PodDisruptionBudget,
         Kind::ScheduledBackup,
+        Kind::PodMonitor,
+        Kind::PrometheusRule,
         Kind::TeleportRoleV7,
         Kind::TeleportRoleV8,
         Kind::TeleportDatabaseV3,
@@ -89,6 +94,8 @@ impl Kind {
             Kind::ObjectStore => "ObjectStore",
             Kind::Cluster => "Cluster",
             Kind::ScheduledBackup => "ScheduledBackup",
+            Kind::PodMonitor => "PodMonitor",
+            Kind::PrometheusRule => "PrometheusRule",
             Kind::Pooler => "Pooler",
             Kind::PodDisruptionBudget => "PodDisruptionBudget",
             Kind::TeleportRoleV7 => "TeleportRoleV7",
@@ -118,6 +125,8 @@ pub enum Object {
     Pooler(Pooler),
     PodDisruptionBudget(PodDisruptionBudget),
     ScheduledBackup(ScheduledBackup),
+    PodMonitor(PodMonitor),
+    PrometheusRule(PrometheusRule),
     TeleportRoleV7(TeleportRoleV7),
     TeleportRoleV8(TeleportRoleV8),
     TeleportDatabaseV3(TeleportDatabaseV3),
@@ -194,6 +203,8 @@ macro_rules! dispatch {
             Object::ObjectStore($inner) => $body,
             Object::Cluster($inner) => $body,
             Object::ScheduledBackup($inner) => $body,
+            Object::PodMonitor($inner) => $body,
+            Object::PrometheusRule($inner) => $body,
             Object::Pooler($inner) => $body,
             Object::PodDisruptionBudget($inner) => $body,
             Object::TeleportRoleV7($inner) => $body,
@@ -237,6 +248,8 @@ impl Object {
             Kind::ObjectStore => Object::ObjectStore(typed(text)?),
             Kind::Cluster => Object::Cluster(typed(text)?),
             Kind::ScheduledBackup => Object::ScheduledBackup(typed(text)?),
+            Kind::PodMonitor => Object::PodMonitor(typed(text)?),
+            Kind::PrometheusRule => Object::PrometheusRule(typed(text)?),
             Kind::Pooler => Object::Pooler(typed(text)?),
             Kind::PodDisruptionBudget => Object::PodDisruptionBudget(typed(text)?),
             Kind::TeleportRoleV7 => Object::TeleportRoleV7(typed(text)?),

@@ -41,6 +41,10 @@ pub struct Names {
     /// The ObjectStore of the cluster a recovery restores from, and its credentials Secret.
     pub recovery_store: String,
     pub recovery_credentials: String,
+    /// The ConfigMap of `monitoring.customQueries`, the PrometheusRule and the dashboard.
+    pub monitoring_queries: String,
+    pub alert_rules: String,
+    pub dashboard: String,
 }
 
 impl Names {
@@ -74,6 +78,9 @@ impl Names {
             backup_credentials: n("backup-credentials"),
             recovery_store: n("recovery"),
             recovery_credentials: n("recovery-credentials"),
+            monitoring_queries: n("monitoring-queries"),
+            alert_rules: n("alerts"),
+            dashboard: n("dashboard"),
         }
     }
 
@@ -104,6 +111,9 @@ impl Names {
             &self.backup_credentials,
             &self.recovery_store,
             &self.recovery_credentials,
+            &self.monitoring_queries,
+            &self.alert_rules,
+            &self.dashboard,
         ]
     }
 

@@ -18,7 +18,7 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use check::is_placeholder;
+pub use check::{go_duration_seconds, is_placeholder, prometheus_duration_seconds};
 pub use image_ref::image_problem;
 pub use model::*;
 pub use schema::schema;

@@ -22,8 +22,8 @@ const LAYERS: &[&[&str]] = &[
 const SAME_LAYER: &[(&str, &str)] = &[("manifest", "crds"), ("diff", "output")];
 
 /// Inside `resources/`: which integration may use which. `certs` is the TLS chain every part
-/// points at, `cnpg` the Cluster the pooler attaches to, `backup` the Cluster's backup fields;
-/// nothing else is shared.
+/// points at, `cnpg` the Cluster the pooler attaches to, `backup` and `monitoring` the Cluster's
+/// backup and monitoring fields; nothing else is shared.
 const RESOURCE_EDGES: &[(&str, &str)] = &[
     ("ca_bundle", "certs"),
     // The sync workload fills the server CA into the TeleportDatabaseV3s it cannot be rendered in.
@@ -32,6 +32,11 @@ const RESOURCE_EDGES: &[(&str, &str)] = &[
     ("cnpg", "certs"),
     // Who the Cluster admits (pg_hba, bootstrap SQL) follows the Teleport access model.
     ("cnpg", "teleport"),
+    // The Cluster's spec.monitoring; the monitoring objects watch the certificates and the
+    // CA-bundle workload, and verify the metrics' TLS against the server CA.
+    ("cnpg", "monitoring"),
+    ("monitoring", "ca_bundle"),
+    ("monitoring", "certs"),
     ("pooler", "certs"),
     ("pooler", "cnpg"),
     ("teleport", "certs"),

@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::{
 use serde::{Deserialize, Serialize};
 
 use super::barman::PluginConfiguration;
-use super::{NameRef, custom_resource};
+use super::{NameRef, SecretKeyRef, custom_resource};
 
 custom_resource!(
     /// A CloudNativePG PostgreSQL cluster.
@@ -60,6 +60,34 @@ pub struct ClusterSpec {
     pub inherited_metadata: Option<Metadata>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub image_pull_secrets: Vec<NameRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<ClusterMonitoring>,
+}
+
+/// `spec.monitoring` of a Cluster (never the deprecated `enablePodMonitor`: cnpgtp renders its
+/// own PodMonitors).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterMonitoring {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<MetricsTls>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable_default_queries: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_queries_config_map: Vec<SecretKeyRef>,
+}
+
+/// `spec.monitoring` of a Pooler.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PoolerMonitoring {
+    pub tls: MetricsTls,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MetricsTls {
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -327,6 +355,8 @@ pub struct PoolerSpec {
     pub template: Option<PodTemplateSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_template: Option<PoolerServiceTemplate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<PoolerMonitoring>,
 }
 
 /// `spec.serviceTemplate` of a Pooler (CloudNativePG's `ServiceTemplateSpec`).

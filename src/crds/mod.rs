@@ -9,6 +9,7 @@ pub mod barman;
 pub mod cert_manager;
 pub mod cnpg;
 pub mod external_secrets;
+pub mod prometheus;
 pub mod teleport;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;

@@ -309,7 +309,7 @@ fn teleport_access(common: &Common) -> Vec<Planned> {
 
 /// FNV-1a, 64 bits: a stable fingerprint of the script for the pod template, so a new script
 /// rolls the Deployment (the ConfigMap alone would not).
-fn fnv1a64(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
         (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })

@@ -25,7 +25,7 @@ use crate::manifest::Kind;
 use crate::naming::POOLER_AUTH_ROLE;
 use crate::plan::{Common, Planned, container_resources};
 use crate::resources::teleport::auto_users;
-use crate::resources::{backup, certs};
+use crate::resources::{backup, certs, monitoring};
 use crate::values::{AntiAffinity, ParamValue, Toleration, Values};
 
 /// The query PgBouncer runs (in database `postgres`) to fetch a user's password hash.
@@ -326,6 +326,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
             "certificates": certs::cluster_certificates(common),
             "roles": managed_roles(values),
             "image_pull_secrets": pg.image_pull_secrets.iter().map(|name| json!({"name": name})).collect::<Vec<_>>(),
+            "monitoring": monitoring::cluster_monitoring(common),
     });
     let (inherited, service_account) = identity_metadata(values);
     fields["inherited_metadata"] = json!(inherited);

@@ -9,6 +9,7 @@ pub mod backup;
 pub mod ca_bundle;
 pub mod certs;
 pub mod cnpg;
+pub mod monitoring;
 pub mod pooler;
 pub mod teleport;
 
@@ -25,6 +26,8 @@ pub fn plan(common: &Common) -> Vec<Planned> {
     planned.extend(backup::plan(common));
     planned.extend(pooler::plan(common));
     planned.extend(teleport::plan(common));
+    let monitoring = monitoring::plan(common, &planned);
+    planned.extend(monitoring);
     let mut planned: Vec<Planned> = planned.into_iter().map(with_sync_wave).collect();
     planned.sort_by_key(|p| p.kind);
     planned
@@ -47,7 +50,7 @@ fn sync_wave(kind: Kind, component: &str) -> Option<i32> {
         Kind::ExternalSecret | Kind::Deployment => -1,
         Kind::ObjectStore => -1,
         Kind::Cluster => 0,
-        Kind::ScheduledBackup => 1,
+        Kind::ScheduledBackup | Kind::PodMonitor | Kind::PrometheusRule => 1,
         Kind::Pooler | Kind::PodDisruptionBudget => 1,
         Kind::TeleportRoleV7 | Kind::TeleportRoleV8 | Kind::TeleportDatabaseV3 => 2,
     })

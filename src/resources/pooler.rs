@@ -105,6 +105,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
                     "parameters": values.pooler.parameters,
                     "template": pod_template(values),
                     "service_template": service_template(values),
+                    "metrics_tls": values.monitoring.tls.then_some(true),
                 }),
             )
         })

@@ -13,6 +13,7 @@ mod client_ca_bundle;
 mod cron;
 mod images;
 mod metadata;
+mod monitoring;
 mod names;
 mod parameters;
 mod patches;
@@ -33,7 +34,7 @@ use std::sync::OnceLock;
 use serde::Deserialize as _;
 use serde_json::Value as Json;
 
-pub use syntax::is_placeholder;
+pub use syntax::{go_duration_seconds, is_placeholder, prometheus_duration_seconds};
 
 use super::layers::{lookup, origin_of};
 use super::{KeyPath, Problem, Segment, Values};
@@ -350,6 +351,7 @@ pub(super) fn domain(values: &Values, tree: &Tree) -> (Vec<Problem>, Vec<Problem
     backup::check(values, &mut f);
     recovery::check(values, &mut f);
     patches::check(values, &mut f);
+    monitoring::check(values, &mut f);
     for list in [&mut f.errors, &mut f.warnings] {
         list.sort_by_key(|p| {
             p.origin

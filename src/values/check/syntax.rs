@@ -206,6 +206,46 @@ pub fn quantity_value(text: &str) -> Option<f64> {
     Some(number * scale)
 }
 
+/// A Prometheus duration in seconds (`model.ParseDuration`: units `y w d h m s ms` in that
+/// order, each at most once, integers only; `0` alone), or `None`. What a PrometheusRule's
+/// `for` accepts (the CRD's pattern is the same).
+pub fn prometheus_duration_seconds(text: &str) -> Option<f64> {
+    if text == "0" {
+        return Some(0.0);
+    }
+    const UNITS: [(&str, f64); 7] = [
+        ("y", 365.0 * 86400.0),
+        ("w", 7.0 * 86400.0),
+        ("d", 86400.0),
+        ("h", 3600.0),
+        ("m", 60.0),
+        ("s", 1.0),
+        ("ms", 1e-3),
+    ];
+    let mut rest = text;
+    let mut total = 0.0;
+    let mut next_unit = 0;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let number: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        // `ms` before `m`: the longer unit wins, as in Prometheus' regular expression.
+        let (index, (unit, scale)) = UNITS
+            .iter()
+            .enumerate()
+            .skip(next_unit)
+            .filter(|(_, (u, _))| rest.starts_with(u))
+            .max_by_key(|(_, (u, _))| u.len())?;
+        total += number * scale;
+        rest = &rest[unit.len()..];
+        next_unit = index + 1;
+    }
+    (!text.is_empty()).then_some(total)
+}
+
 /// A Go duration in seconds (`time.ParseDuration`: `87600h`, `1h30m`, `1.5h`), or `None`.
 pub fn go_duration_seconds(text: &str) -> Option<f64> {
     if !is_go_duration(text) {
@@ -297,6 +337,25 @@ mod tests {
         }
         for bad in ["", "10", "10d", "h"] {
             assert!(!is_go_duration(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn prometheus_durations_as_prometheus_parses_them() {
+        for (text, seconds) in [
+            ("0", 0.0),
+            ("5m", 300.0),
+            ("1h30m", 5400.0),
+            ("26h", 93600.0),
+            ("1d", 86400.0),
+            ("500ms", 0.5),
+            ("1m5ms", 60.005),
+            ("2w", 1_209_600.0),
+        ] {
+            assert_eq!(prometheus_duration_seconds(text), Some(seconds), "{text}");
+        }
+        for bad in ["", "5", "1.5h", "30m1h", "1h1h", "5M", "-5m", "5 m", "m"] {
+            assert_eq!(prometheus_duration_seconds(bad), None, "{bad}");
         }
     }
 }

@@ -10,12 +10,14 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
 mod backup;
+mod monitoring;
 mod patches;
 mod scheduling;
 mod teleport;
 mod tls;
 
 pub use backup::*;
+pub use monitoring::*;
 pub use patches::*;
 pub use scheduling::*;
 pub use teleport::*;
@@ -58,6 +60,8 @@ pub struct Values {
     pub replica: Replica,
     /// Keep the Cluster, its ObjectStores and backups when ArgoCD prunes or deletes the app.
     pub deletion_protection: DeletionProtection,
+    /// Metrics, PodMonitors, alerts and a dashboard.
+    pub monitoring: Monitoring,
     /// Patches of rendered objects (the escape hatch for fields cnpgtp has no key for).
     pub patches: Vec<Patch>,
     /// Whole manifests rendered beside the rest (namespace defaulted).
