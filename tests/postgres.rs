@@ -27,7 +27,8 @@
 //!   CloudNativePG's `local all all peer map=local` rule (no network access at all).
 //! * **instance manager**: `CREATE USER streaming_replica WITH REPLICATION`; the owner's password
 //!   (CloudNativePG sets it from the owner Secret; the rendered Secret's value is used when it is
-//!   a literal, else a password chosen here); then `spec.managed.roles` reconciled like
+//!   a literal, else a password chosen here); `cnpg_metrics_exporter` `LOGIN PASSWORD NULL` with
+//!   `pg_monitor` (`SetupMetricsExporterRole`); then `spec.managed.roles` reconciled like
 //!   `internal/management/controller/roles`: `CREATE ROLE` or, for an existing role (the read user
 //!   the bootstrap SQL created `NOLOGIN`), `ALTER ROLE` with `[NO]BYPASSRLS [NO]CREATEDB
 //!   [NO]CREATEROLE [NO]INHERIT [NO]LOGIN [NO]REPLICATION [NO]SUPERUSER [CONNECTION LIMIT n]
@@ -104,11 +105,17 @@
 //!     certificate only while active, read (and write only with the write role's roles), cannot
 //!     get in with a password they set themselves, and are locked (`keep`) or dropped
 //!     (`best_effort_drop`) afterwards; the admin holds only ADMIN OPTION (16+) and cannot read
-//!     data itself; existing roles cannot be taken over (see `support/teleport_autousers.rs`).
+//!     data itself; existing roles cannot be taken over (see `support/teleport_autousers.rs`);
+//! 11. CloudNativePG's default monitoring queries (`tests/fixtures/cnpg-default-monitoring.yaml`,
+//!     v1.30.0) run as `cnpg_metrics_exporter` the way its collector runs them, on every major,
+//!     and return exactly the columns their `metrics:` map (see
+//!     `cnpg_default_monitoring_queries_run_on_every_major`).
 //!
 //! Without PostgreSQL, psql or openssl the suite prints a loud notice and passes, unless `CI` is
 //! set: then it fails.
 
+#[path = "support/cnpg_metrics.rs"]
+mod cnpg_metrics;
 mod common;
 #[path = "support/pg.rs"]
 mod pg;
@@ -134,6 +141,8 @@ const TABLE: &str = "public.cnpgtp_probe";
 const SEED_ROWS: [&str; 3] = ["seed-1", "seed-2", "seed-3"];
 /// The password the test gives the `postgres` superuser (CloudNativePG leaves it NULL).
 const SUPERUSER_PASSWORD: &str = "superuser-secret-to-not-leak";
+/// The role CloudNativePG's metrics exporter connects as (`apiv1.MetricsExporterUserName`).
+const METRICS_EXPORTER: &str = "cnpg_metrics_exporter";
 
 // ---------------------------------------------------------------------------------------------
 // What the renderer produces
@@ -626,6 +635,15 @@ fn bring_up(tools: &'static pg::Tools, r: &Rendered) -> Result<Env, String> {
          THEN CREATE USER streaming_replica WITH REPLICATION; END IF; END $$"
             .to_string(),
         format!("ALTER ROLE {} PASSWORD {}", ident(owner), literal(&r.owner_password)),
+        // SetupMetricsExporterRole (pkg/management/postgres/metrics_exporter_role.go, v1.30.0):
+        // the role the metrics exporter connects as, by peer over the unix socket only.
+        format!(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = {}) \
+             THEN CREATE ROLE {} WITH LOGIN PASSWORD NULL; END IF; END $$",
+            literal(METRICS_EXPORTER),
+            ident(METRICS_EXPORTER)
+        ),
+        format!("GRANT pg_monitor TO {}", ident(METRICS_EXPORTER)),
     ];
     manager.extend(step(
         "managed roles",
@@ -1954,4 +1972,353 @@ fn rendered_locales_exist_in_the_rendered_image() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 11. CloudNativePG's default monitoring queries
+
+/// The records of psql's `--csv` output (RFC 4180 quoting; NULL and '' both print empty).
+fn parse_csv(text: &str) -> Result<Vec<Vec<String>>, String> {
+    let mut records = Vec::new();
+    let mut record = Vec::new();
+    let mut field = String::new();
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        any = true;
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => record.push(std::mem::take(&mut field)),
+            (false, '\n') => {
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+                any = false;
+            }
+            (false, '\r') => {}
+            (false, c) => field.push(c),
+        }
+    }
+    if quoted {
+        return Err(format!("unterminated quote in psql's CSV output:\n{text}"));
+    }
+    if any {
+        record.push(field);
+        records.push(record);
+    }
+    Ok(records)
+}
+
+/// What the monitoring test saw, across cases: `(major, query)` pairs that ran, and those
+/// `runonserver` skipped.
+#[derive(Default)]
+struct MonitoringRuns {
+    ran: BTreeSet<(u32, String)>,
+    skipped: BTreeSet<(u32, String)>,
+}
+
+/// The statements CloudNativePG's `createMonitoringTx` opens every collection with: a read-only
+/// transaction, `search_path` pinned with pg_catalog first, standard-conforming strings.
+const MONITORING_TX: [&str; 3] = [
+    "BEGIN READ ONLY",
+    "SET LOCAL search_path = pg_catalog, public, pg_temp",
+    "SET standard_conforming_strings TO on",
+];
+
+/// Whether a GAUGE or COUNTER text value converts the way `utils.DBToFloat64` converts what the
+/// driver returns: a number (integer, float or numeric text), a boolean, or NULL (NaN, kept).
+fn converts_to_float(value: &str) -> bool {
+    value.is_empty() || value == "t" || value == "f" || value.parse::<f64>().is_ok()
+}
+
+/// PostgreSQL's message out of a failed psql run's description (the command line, with the whole
+/// query, says nothing the failure message does not already name).
+fn server_message(description: &str) -> &str {
+    description
+        .split_once("--- stderr:\n")
+        .map_or(description, |(_, stderr)| stderr)
+}
+
+/// Runs every default monitoring query on one server the way the collector does
+/// (`QueriesCollector.createMetricsFromUserQueries`, `QueryRunner.computeMetrics`).
+fn run_monitoring_queries(
+    queries: &BTreeMap<String, cnpg_metrics::UserQuery>,
+    case: &Case,
+    r: &Rendered,
+    env: &Env,
+    runs: &std::sync::Mutex<MonitoringRuns>,
+) -> Result<(), String> {
+    let exporter = |database: &str, statements: &[&str]| {
+        env.instance
+            .local_session_csv(METRICS_EXPORTER, database, METRICS_EXPORTER, statements)
+            .and_then(|out| parse_csv(&out))
+    };
+    // The application database, else postgres (`reconcileMonitoringQueries`).
+    let default_db = if r.database().is_empty() {
+        "postgres"
+    } else {
+        r.database()
+    };
+    // Who the queries run as: the exporter role by peer authentication, a pg_monitor member and
+    // nothing more (a superuser would hide missing privileges).
+    let who = exporter(
+        default_db,
+        &[
+            "SELECT current_user, pg_catalog.pg_has_role('pg_monitor', 'member') AS monitor, \
+             (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) AS super, \
+             current_setting('server_version_num') AS num",
+        ],
+    )
+    .map_err(|e| format!("{METRICS_EXPORTER} cannot connect the way the exporter does: {e}"))?;
+    let [_, row] = &who[..] else {
+        return Err(format!("unexpected answer {who:?}"));
+    };
+    if row.len() != 4 {
+        return Err(format!("unexpected answer {who:?}"));
+    }
+    if row[..3] != [METRICS_EXPORTER, "t", "f"] {
+        return Err(format!(
+            "the session is {row:?}, want {METRICS_EXPORTER}, a pg_monitor member, no superuser"
+        ));
+    }
+    let num: u64 = row[3]
+        .parse()
+        .map_err(|e| format!("server_version_num {:?}: {e}", row[3]))?;
+    let version = cnpg_metrics::version_from_num(num);
+    if version.0 != u64::from(case.major) {
+        return Err(format!(
+            "the server is {version:?}, the case is {}",
+            case.major
+        ));
+    }
+    let shown = format!("{}.{}", version.0, version.2);
+    // `IsPrimary`: no standby.signal in PGDATA. Every case is a primary; a primary-only query
+    // (`primary: true`, pg_stat_replication) would be skipped on a replica.
+    let is_primary = !env.instance.data.join("standby.signal").exists();
+
+    let mut accessible: Option<Vec<String>> = None;
+    let mut failures = Vec::new();
+    for (key, query) in queries {
+        let fail =
+            |db: &str, e: String| format!("query {key} on PostgreSQL {shown}, database {db}: {e}");
+        if query.primary_only() && !is_primary {
+            continue;
+        }
+        if let Some(constraint) = &query.runonserver {
+            match cnpg_metrics::run_on_server_matches(constraint, version) {
+                Ok(true) => {}
+                Ok(false) => {
+                    runs.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .skipped
+                        .insert((case.major, key.clone()));
+                    continue;
+                }
+                Err(e) => {
+                    failures.push(fail(default_db, e));
+                    continue;
+                }
+            }
+        }
+        // target_databases: the default database when empty; patterns expand to every database
+        // that allows connections, is no template and grants the exporter CONNECT
+        // (`getAllAccessibleDatabases`).
+        let targets = if query.target_databases.is_empty() {
+            vec![default_db.to_string()]
+        } else {
+            query.target_databases.clone()
+        };
+        let mut databases = BTreeSet::new();
+        for target in &targets {
+            if !cnpg_metrics::is_pattern(target) {
+                databases.insert(target.clone());
+                continue;
+            }
+            if accessible.is_none() {
+                let rows = exporter(
+                    default_db,
+                    &[
+                        "SELECT datname, pg_catalog.has_database_privilege(datname, 'CONNECT') AS c \
+                         FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate",
+                    ],
+                )
+                .map_err(|e| fail(default_db, format!("listing databases: {e}")))?;
+                let names: Vec<String> = rows
+                    .iter()
+                    .skip(1)
+                    .filter(|row| row.get(1).is_some_and(|c| c == "t"))
+                    .map(|row| row[0].clone())
+                    .collect();
+                if !names.iter().any(|n| n == default_db) {
+                    return Err(fail(
+                        default_db,
+                        format!(
+                            "the exporter cannot connect to the application database; accessible: {names:?}"
+                        ),
+                    ));
+                }
+                accessible = Some(names);
+            }
+            for name in accessible.iter().flatten() {
+                match cnpg_metrics::pattern_matches(target, name) {
+                    Ok(true) => {
+                        databases.insert(name.clone());
+                    }
+                    Ok(false) => {}
+                    Err(e) => failures.push(fail(default_db, e)),
+                }
+            }
+        }
+        for db in &databases {
+            if let Some(predicate) = &query.predicate_query {
+                let mut statements = MONITORING_TX.to_vec();
+                statements.extend([predicate.as_str(), "COMMIT"]);
+                // `isCollectable`: no row or NULL is false; one boolean otherwise.
+                let collectable = match exporter(db, &statements) {
+                    Ok(rows) => match rows.get(1).map(|row| &row[..]) {
+                        None => Ok(false),
+                        Some([value]) if value == "t" => Ok(true),
+                        Some([value]) if value == "f" || value.is_empty() => Ok(false),
+                        Some(other) => Err(format!("predicate_query returned {other:?}")),
+                    },
+                    Err(e) => Err(format!("predicate_query failed: {}", server_message(&e))),
+                };
+                match collectable {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        failures.push(fail(db, e));
+                        continue;
+                    }
+                }
+            }
+            let mut statements = MONITORING_TX.to_vec();
+            statements.extend([query.query.as_str(), "COMMIT"]);
+            let rows = match exporter(db, &statements) {
+                Ok(rows) => rows,
+                Err(e) => {
+                    failures.push(fail(db, format!("failed: {}", server_message(&e))));
+                    continue;
+                }
+            };
+            let Some((header, rows)) = rows.split_first() else {
+                failures.push(fail(db, "returned no result (not even a header)".into()));
+                continue;
+            };
+            // The collector exports nothing for a result whose column count differs from the
+            // mapping's ("Columns number mismatch"), and nothing for a column it has no mapping
+            // for: the result must have exactly the mapped columns.
+            let got: BTreeSet<String> = header.iter().cloned().collect();
+            let want = query.mapped_columns();
+            if got != want || header.len() != want.len() {
+                let missing: Vec<&String> = want.difference(&got).collect();
+                let unmapped: Vec<&String> = got.difference(&want).collect();
+                failures.push(fail(
+                    db,
+                    format!(
+                        "result columns {header:?} do not match metrics: missing {missing:?}, unmapped {unmapped:?}"
+                    ),
+                ));
+                continue;
+            }
+            // Values the collector would drop (with only a log line) for failing to convert.
+            for (column, mapping) in query.columns() {
+                let index = header
+                    .iter()
+                    .position(|h| h == column)
+                    .expect("checked above");
+                for row in rows {
+                    let value = row.get(index).map_or("", String::as_str);
+                    let ok = match mapping.usage {
+                        cnpg_metrics::Usage::Gauge | cnpg_metrics::Usage::Counter => {
+                            converts_to_float(value)
+                        }
+                        cnpg_metrics::Usage::Mappedmetric => {
+                            mapping.metric_mapping.contains_key(value)
+                        }
+                        _ => true,
+                    };
+                    if !ok {
+                        failures.push(fail(
+                            db,
+                            format!(
+                                "column {column} ({:?}) has value {value:?}, which the exporter cannot convert (row {row:?})",
+                                mapping.usage
+                            ),
+                        ));
+                    }
+                }
+            }
+            runs.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .ran
+                .insert((case.major, key.clone()));
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
+}
+
+/// CloudNativePG's default monitoring queries (`tests/fixtures/cnpg-default-monitoring.yaml`,
+/// the ConfigMap every cluster gets unless `monitoring.disableDefaultQueries`) run on every
+/// server of the suite (every values file on PostgreSQL 15-18) the way the v1.30.0 collector
+/// runs them: as `cnpg_metrics_exporter` (pg_monitor, peer over the unix socket,
+/// `application_name` cnpg_metrics_exporter), in the application database unless
+/// `target_databases` says otherwise (`'*'`: every database it may connect to), in a read-only
+/// transaction with CloudNativePG's `search_path`, skipping queries whose `runonserver`
+/// excludes the server's version, running `predicate_query` first and the query only when it
+/// is true, and `primary: true` queries on primaries only (every case is one).
+///
+/// Each query that runs must succeed and return exactly the columns its `metrics:` map (else
+/// the collector silently exports nothing for it), with GAUGE and COUNTER values it can convert
+/// to a number. Across the majors, every query must run somewhere (a constraint no server
+/// satisfies would be a query that never runs).
+#[test]
+fn cnpg_default_monitoring_queries_run_on_every_major() {
+    let queries = cnpg_metrics::parse_queries(cnpg_metrics::FIXTURE)
+        .unwrap_or_else(|e| panic!("tests/fixtures/cnpg-default-monitoring.yaml: {e}"));
+    assert!(!queries.is_empty(), "the fixture has no queries");
+    let runs = std::sync::Mutex::new(MonitoringRuns::default());
+    for_each_case(
+        "CloudNativePG default monitoring queries",
+        |case, r, env| run_monitoring_queries(&queries, case, r, env, &runs),
+    );
+    let runs = runs
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let majors: BTreeSet<u32> = runs.ran.iter().map(|(m, _)| *m).collect();
+    // What ran where, for `--nocapture` readers and CI logs.
+    for major in &majors {
+        let on = |set: &BTreeSet<(u32, String)>| {
+            set.iter()
+                .filter(|(m, _)| m == major)
+                .map(|(_, q)| q.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        println!(
+            "PostgreSQL {major}: ran {}; skipped by runonserver: {}",
+            on(&runs.ran),
+            on(&runs.skipped)
+        );
+    }
+    if MAJORS.clone().all(|m| majors.contains(&m)) {
+        let never: Vec<&String> = queries
+            .keys()
+            .filter(|k| !runs.ran.iter().any(|(_, q)| q == *k))
+            .collect();
+        assert!(
+            never.is_empty(),
+            "these default monitoring queries ran on no PostgreSQL major 15-18: {never:?}"
+        );
+    }
 }

@@ -789,26 +789,55 @@ impl Instance {
         if statements.is_empty() {
             return Ok(String::new());
         }
+        self.local_psql("postgres", database, &["-A", "-t", "-b"], &[], statements)
+            .map(|out| out.trim_end().to_string())
+    }
+
+    /// Runs statements in one session as `user` over the unix socket, from the server OS user (so
+    /// CloudNativePG's peer rules and pg_ident maps apply, e.g. `cnpg_metrics_exporter`'s),
+    /// stopping at the first error. Output is CSV *with* a header line per result, for callers
+    /// that need the result's column names; `application_name` is set like CloudNativePG's pools.
+    pub fn local_session_csv(
+        &self,
+        user: &str,
+        database: &str,
+        application_name: &str,
+        statements: &[&str],
+    ) -> Result<String, String> {
+        self.local_psql(
+            user,
+            database,
+            &["--csv"],
+            &[("PGAPPNAME", application_name)],
+            statements,
+        )
+    }
+
+    /// `psql -X -q -v ON_ERROR_STOP=1 <format> -h <socket> -p <port> -U user -d database -c ...`
+    /// as the server OS user; `env` after the clean environment.
+    fn local_psql(
+        &self,
+        user: &str,
+        database: &str,
+        format: &[&str],
+        env: &[(&str, &str)],
+        statements: &[&str],
+    ) -> Result<String, String> {
         let mut command = self.tools.runner.command(&self.tools.psql);
         command
             .current_dir(&self.dir)
             .env("HOME", &self.dir)
             .env("PGCONNECT_TIMEOUT", "10")
-            .args(["-X", "-q", "-A", "-t", "-b", "-v", "ON_ERROR_STOP=1"])
+            .envs(env.iter().copied())
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1"])
+            .args(format)
             .arg("-h")
             .arg(&self.socket_dir)
-            .args([
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-                "-d",
-                database,
-            ]);
+            .args(["-p", &self.port.to_string(), "-U", user, "-d", database]);
         for sql in statements {
             command.arg("-c").arg(sql);
         }
-        run(&mut command).map(|out| out.trim_end().to_string())
+        run(&mut command)
     }
 
     /// `psql` as a network client (this process's user, `HOME` = `client-home/`).
