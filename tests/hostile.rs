@@ -777,11 +777,20 @@ impl Field {
             }
             node.as_object_mut()
                 .unwrap()
-                .insert(text.to_string(), json!(self.entry_value));
+                .insert(text.to_string(), entry(&self.entry_value));
         } else {
             *node = Json::String(text.to_string());
         }
         document
+    }
+}
+
+/// A map entry's value: a JSON object when it reads as one (a custom query), else the string.
+fn entry(value: &str) -> Json {
+    if value.starts_with('{') {
+        serde_json::from_str(value).expect("a MAP_ENTRIES object is JSON")
+    } else {
+        json!(value)
     }
 }
 
@@ -1091,6 +1100,15 @@ fn context(name: &str) -> Json {
             object_store("", "east-backups"),
             json!({"primary": "appdb", "promotionToken": PROMOTION_TOKEN}),
         ),
+        // Every monitoring object and alert: a custom query and an existing queries ConfigMap,
+        // backups (their alerts) and the ExternalSecret bundle (its alert).
+        "monitoring" => json!({"backup": backup_with(object_store("", "appdb-backups")),
+            "clientCaBundle": {"mechanism": "externalSecrets"}, "teleport": {"registration": "none"},
+            "monitoring": {
+            "podMonitors": {"enabled": true}, "alerts": {"enabled": true}, "dashboard": {"enabled": true},
+            "customQueries": {"q1": {"query": "SELECT 1 AS one", "metrics": [{"one": {"usage": "GAUGE", "description": "One"}}]}},
+            "customQueriesConfigMaps": [{"name": "extra-queries", "key": "queries"}],
+        }}),
         // A merge patch of the Cluster: the target fields are the strings under test.
         "patch" => json!({"patches": [{"target": {"kind": "Cluster", "name": "appdb"},
             "merge": {"metadata": {"annotations": {"example.com/owner": "team-a"}}}}]}),
@@ -1211,6 +1229,88 @@ const FIELDS: &[(&str, &str, &str)] = &[
     ("labels.*", "", "blue"),
     ("name", "", "orders"),
     ("namespace", "", "shop"),
+    ("monitoring.alerts.certificates.for", "monitoring", "15m"),
+    ("monitoring.alerts.clientCaBundle.for", "monitoring", "15m"),
+    ("monitoring.alerts.connections.for", "monitoring", "15m"),
+    ("monitoring.alerts.dataVolume.for", "monitoring", "15m"),
+    ("monitoring.alerts.instancesDown.for", "monitoring", "15m"),
+    ("monitoring.alerts.lastBackup.for", "monitoring", "15m"),
+    ("monitoring.alerts.longTransaction.for", "monitoring", "15m"),
+    ("monitoring.alerts.poolerDown.for", "monitoring", "15m"),
+    ("monitoring.alerts.poolerWaiting.for", "monitoring", "15m"),
+    ("monitoring.alerts.replicationLag.for", "monitoring", "15m"),
+    ("monitoring.alerts.walArchiving.for", "monitoring", "15m"),
+    ("monitoring.alerts.walVolume.for", "monitoring", "15m"),
+    ("monitoring.alerts.xidAge.for", "monitoring", "15m"),
+    (
+        "monitoring.alerts.exclude[]",
+        "monitoring",
+        "CnpgtpLongTransaction",
+    ),
+    ("monitoring.alerts.failover.window", "monitoring", "15m"),
+    ("monitoring.alerts.labels.*", "monitoring", "payments"),
+    ("monitoring.alerts.labels.<key>", "monitoring", "team"),
+    ("monitoring.alerts.lastBackup.maxAge", "monitoring", "26h"),
+    (
+        "monitoring.alerts.namespaceLabels.certManager",
+        "monitoring",
+        "exported_namespace",
+    ),
+    (
+        "monitoring.alerts.namespaceLabels.externalSecrets",
+        "monitoring",
+        "exported_namespace",
+    ),
+    (
+        "monitoring.alerts.namespaceLabels.kubernetes",
+        "monitoring",
+        "namespace",
+    ),
+    (
+        "monitoring.alerts.runbookBaseUrl",
+        "monitoring",
+        "https://git.example.com/docs/runbooks.md",
+    ),
+    (
+        "monitoring.customQueries.*.metrics[].*.description",
+        "monitoring",
+        "Rows",
+    ),
+    (
+        "monitoring.customQueries.*.metrics[].<key>",
+        "monitoring",
+        "rows",
+    ),
+    (
+        "monitoring.customQueries.*.query",
+        "monitoring",
+        "SELECT 1 AS one",
+    ),
+    (
+        "monitoring.customQueries.*.target_databases[]",
+        "monitoring",
+        "app",
+    ),
+    ("monitoring.customQueries.<key>", "monitoring", "q2"),
+    (
+        "monitoring.customQueriesConfigMaps[].key",
+        "monitoring",
+        "queries",
+    ),
+    (
+        "monitoring.customQueriesConfigMaps[].name",
+        "monitoring",
+        "extra-queries",
+    ),
+    ("monitoring.dashboard.labels.*", "monitoring", "1"),
+    (
+        "monitoring.dashboard.labels.<key>",
+        "monitoring",
+        "grafana_dashboard",
+    ),
+    ("monitoring.labels.*", "monitoring", "monitoring"),
+    ("monitoring.labels.<key>", "monitoring", "release"),
+    ("monitoring.podMonitors.interval", "monitoring", "30s"),
     ("patches[].target.kind", "patch", "Cluster"),
     ("patches[].target.name", "patch", "appdb"),
     ("pooler.parameters.<key>", "", "server_check_delay"),
@@ -1620,6 +1720,19 @@ const MAP_ENTRIES: &[(&str, &str, &str)] = &[
         "<path:kv/data/gcs#service-account.json>",
     ),
     ("labels", "team", "blue"),
+    (
+        "monitoring.customQueries",
+        "q1",
+        r#"{"query": "SELECT 1 AS one", "metrics": [{"one": {"usage": "GAUGE", "description": "One"}}]}"#,
+    ),
+    (
+        "monitoring.customQueries.metrics",
+        "one",
+        r#"{"usage": "GAUGE", "description": "One"}"#,
+    ),
+    ("monitoring.alerts.labels", "team", "payments"),
+    ("monitoring.dashboard.labels", "grafana_dashboard", "1"),
+    ("monitoring.labels", "release", "monitoring"),
     ("pooler.parameters", "server_check_query", "select 1"),
     ("pooler.serviceTemplate.metadata.annotations", "lb", "nlb"),
     (

@@ -48,6 +48,8 @@ pub enum Input {
     VolumeSnapshotClass,
     /// A VolumeSnapshot to restore (`recovery.volumeSnapshots`).
     VolumeSnapshot,
+    /// A ConfigMap of metric queries (`monitoring.customQueriesConfigMaps`).
+    CustomQueries,
     /// The namespaces the objects go into (`namespace`, `teleport.operator.namespace`).
     Namespace,
     /// Created by Kubernetes in every namespace: ServiceAccount `default`, ConfigMap
@@ -82,6 +84,7 @@ impl Input {
             }
             Input::VolumeSnapshotClass => "a VolumeSnapshotClass (backup.volumeSnapshot.className)",
             Input::VolumeSnapshot => "a VolumeSnapshot to restore (recovery.volumeSnapshots)",
+            Input::CustomQueries => "metric queries (monitoring.customQueriesConfigMaps)",
             Input::Namespace => "a namespace (namespace, teleport.operator.namespace)",
             Input::BuiltIn => "created by Kubernetes in every namespace",
         }

@@ -73,6 +73,17 @@ pub(super) fn references(object: &Json) -> Vec<Reference> {
                 str_at(object, "/spec/bootstrap/recovery/secret/name"),
                 Some(Input::OwnerSecret),
             );
+            for (i, queries) in items(object, "/spec/monitoring/customQueriesConfigMap")
+                .iter()
+                .enumerate()
+            {
+                refs.add(
+                    format!("spec.monitoring.customQueriesConfigMap[{i}].name"),
+                    "ConfigMap",
+                    str_at(queries, "/name"),
+                    Some(Input::CustomQueries),
+                );
+            }
             for (i, role) in items(object, "/spec/managed/roles").iter().enumerate() {
                 refs.add(
                     format!("spec.managed.roles[{i}].passwordSecret.name"),
@@ -115,6 +126,19 @@ pub(super) fn references(object: &Json) -> Vec<Reference> {
                 str_at(object, &format!("{configuration}/endpointCA/name")),
                 Some(Input::ObjectStoreEndpointCa),
             );
+        }
+        "PodMonitor" => {
+            for (i, endpoint) in items(object, "/spec/podMetricsEndpoints")
+                .iter()
+                .enumerate()
+            {
+                refs.add(
+                    format!("spec.podMetricsEndpoints[{i}].tlsConfig.ca.secret.name"),
+                    "Secret",
+                    str_at(endpoint, "/tlsConfig/ca/secret/name"),
+                    Some(Input::ServerCaSecret),
+                );
+            }
         }
         "ScheduledBackup" => {
             refs.add(

@@ -325,7 +325,7 @@ fn certificate_alerts(common: &Common, scope: &Scope, alerts: &mut Vec<Alert>) {
     );
     alerts.push(
         Alert::new("CnpgtpCertificatesNotWatched", Severity::Warning, "1h", format!(
-            r#"(count(certmanager_certificate_expiration_timestamp_seconds{{{matcher}}}) or on() vector(0)) < {}"#,
+            "(count(certmanager_certificate_expiration_timestamp_seconds{{{matcher}}}) or on() vector(0)) < {}",
             names.len()))
             .says(format!("cert-manager reports fewer than the {} certificates of {ns}/{}", names.len(), common.names.cluster), "Without cert-manager's metrics the certificate alerts cannot fire: check that cert-manager is scraped and monitoring.alerts.namespaceLabels.certManager."),
     );

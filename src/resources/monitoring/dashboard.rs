@@ -128,7 +128,7 @@ pub fn json(common: &Common, scope: &Scope) -> String {
     let panels: Vec<Json> = panels
         .into_iter()
         .enumerate()
-        .map(|(index, panel)| panel_json(index, panel))
+        .map(|(index, panel)| panel_json(index, &panel))
         .collect();
     let dashboard = json!({
         "title": format!("PostgreSQL {ns}/{cluster}"),
@@ -151,7 +151,7 @@ pub fn json(common: &Common, scope: &Scope) -> String {
 }
 
 /// Two panels per row, each 12 columns by 8 rows.
-fn panel_json(index: usize, panel: Panel) -> Json {
+fn panel_json(index: usize, panel: &Panel) -> Json {
     let steps = match panel.threshold {
         Some(limit) => json!([{"color": "green", "value": null}, {"color": "red", "value": limit}]),
         None => json!([{"color": "green", "value": null}]),

@@ -77,7 +77,7 @@ pub fn plan(common: &Common, rendered: &[Planned]) -> Vec<Planned> {
         }
     }
     if m.alerts.enabled {
-        planned.push(with_monitoring_labels(
+        let mut rule = with_monitoring_labels(
             common,
             common.object(
                 "prometheus-rule.json",
@@ -89,7 +89,12 @@ pub fn plan(common: &Common, rendered: &[Planned]) -> Vec<Planned> {
                     "rules": alerts::rules(common, &scope),
                 }),
             ),
-        ));
+        );
+        // Says on the object why an alert a reviewer expects is not there.
+        if !m.alerts.exclude.is_empty() {
+            rule = rule.with_annotation("cnpgtp.io/excluded-alerts", &m.alerts.exclude.join(","));
+        }
+        planned.push(rule);
     }
     if m.dashboard.enabled {
         let mut dashboard = common.object(

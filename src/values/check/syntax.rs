@@ -210,9 +210,6 @@ pub fn quantity_value(text: &str) -> Option<f64> {
 /// order, each at most once, integers only; `0` alone), or `None`. What a PrometheusRule's
 /// `for` accepts (the CRD's pattern is the same).
 pub fn prometheus_duration_seconds(text: &str) -> Option<f64> {
-    if text == "0" {
-        return Some(0.0);
-    }
     const UNITS: [(&str, f64); 7] = [
         ("y", 365.0 * 86400.0),
         ("w", 7.0 * 86400.0),
@@ -222,6 +219,9 @@ pub fn prometheus_duration_seconds(text: &str) -> Option<f64> {
         ("s", 1.0),
         ("ms", 1e-3),
     ];
+    if text == "0" {
+        return Some(0.0);
+    }
     let mut rest = text;
     let mut total = 0.0;
     let mut next_unit = 0;
