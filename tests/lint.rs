@@ -886,7 +886,14 @@ fn rbac_violations_are_errors() {
         ),
         (
             "`create` on secrets",
-            Box::new(|r| r["verbs"] = json!(["get", "create"])),
+            Box::new(|r| {
+                r["verbs"] = json!(["get", "create"]);
+                r.as_object_mut().unwrap().remove("resourceNames");
+            }),
+        ),
+        (
+            "`deletecollection` on secrets",
+            Box::new(|r| r["verbs"] = json!(["get", "deletecollection"])),
         ),
         (
             "`escalate`",

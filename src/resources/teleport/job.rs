@@ -17,7 +17,7 @@ use crate::values::{DeletionHook, JobIdentity};
 pub(super) fn plan(common: &Common) -> Vec<Planned> {
     let values = common.values;
     let teleport = &values.teleport;
-    let register = format!("{}-teleport-register", values.name);
+    let register = super::token::register_service_account(values);
     let deregister = format!("{}-teleport-deregister", values.name);
     let proxy = teleport.proxy_address.clone().unwrap_or_default();
     let endpoints = endpoints(values);

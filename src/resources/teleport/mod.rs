@@ -26,6 +26,7 @@ pub mod auto_users;
 mod job;
 mod operator;
 mod role;
+mod token;
 
 use crate::plan::{Common, Planned};
 use crate::values::{Registration, Values};
@@ -33,6 +34,7 @@ use crate::values::{Registration, Values};
 pub use agent::agent_values;
 pub use job::EMBED_CA_SCRIPT;
 pub use role::{Access, DENIED_DATABASE_USERS, role_documents};
+pub use token::{JoinToken, join_token, token_documents};
 
 /// Where the Teleport images come from.
 const IMAGE_REGISTRY: &str = "public.ecr.aws/gravitational";
@@ -163,12 +165,14 @@ fn db_document(values: &Values, endpoint: &Endpoint, ca_cert: &str) -> Json {
 }
 
 pub fn plan(common: &Common) -> Vec<Planned> {
-    match common.values.teleport.registration {
+    let mut planned = match common.values.teleport.registration {
         Registration::Operator => operator::plan(common),
         Registration::Job => job::plan(common),
         Registration::Agent => agent::plan(common),
         Registration::None => Vec::new(),
-    }
+    };
+    planned.extend(token::plan(common));
+    planned
 }
 
 fn in_operator_namespace(common: &Common, mut planned: Planned) -> Planned {
