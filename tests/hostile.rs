@@ -1017,6 +1017,14 @@ fn context(name: &str) -> Json {
             "tls": {"server": {"ca": {"pem": null, "existingSecret": "server-ca"}}},
         }),
         "agent" => json!({"teleport": {"registration": "agent", "proxyAddress": proxy}}),
+        // The join keys and the bot name reach the render only in the rendered join token.
+        "job-token" => json!({
+            "teleport": {"registration": "job", "proxyAddress": proxy, "join": {"renderToken": true}},
+        }),
+        "join-jwks" => json!({"teleport": {"registration": "agent", "proxyAddress": proxy,
+            "join": {"type": "staticJwks", "renderToken": true}}}),
+        "join-oidc" => json!({"teleport": {"registration": "agent", "proxyAddress": proxy,
+            "join": {"type": "oidc", "renderToken": true}}}),
         "sync" => json!({"clientCaBundle": {"mechanism": "syncWorkload"}}),
         // external-secrets with the operator registration needs the server CA at render time.
         "eso" => json!({"clientCaBundle": {"mechanism": "externalSecrets"},
@@ -1530,12 +1538,23 @@ const FIELDS: &[(&str, &str, &str)] = &[
         "<path:kv#tp-ca>",
     ),
     ("teleport.databaseName", "", "orders-db"),
+    ("teleport.job.botName", "job-token", "orders-bot"),
     ("teleport.job.identitySecret", "job-identity", "tbot-id"),
     ("teleport.job.joinToken", "job", "job-token"),
     (
         "teleport.job.shellImage",
         "job",
         "docker.io/library/busybox:1.36.1",
+    ),
+    (
+        "teleport.join.oidcIssuer",
+        "join-oidc",
+        "https://oidc.example.com/id/c1",
+    ),
+    (
+        "teleport.join.staticJwks",
+        "join-jwks",
+        r#"{"keys":[{"kty":"RSA","kid":"k1","n":"AQAB","e":"AQAB"}]}"#,
     ),
     ("teleport.kubernetesCluster", "", "prod-eu-1"),
     ("teleport.labels.<key>", "", "team"),
