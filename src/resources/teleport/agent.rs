@@ -10,6 +10,8 @@
 //! only a single replica gets one (a fixed name, and `Recreate` so two pods never share it),
 //! and with more replicas each pod keeps its state in an emptyDir and joins again on start.
 
+use std::fmt::Write as _;
+
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 
@@ -167,8 +169,10 @@ fn config_checksum(data: &Json) -> String {
     let text = serde_json::to_string(data).expect("json");
     Sha256::digest(text.as_bytes())
         .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+        .fold(String::with_capacity(64), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
 }
 
 /// The chart's probes: ready once the agent has joined and its services run (`/readyz`),
