@@ -887,7 +887,8 @@ fn a_join_token_allows_only_a_rendered_service_account_and_the_agent_state_is_pr
         Kind::TeleportProvisionToken,
         "cnpgtp-db-agent",
         |t| {
-            t["spec"]["kubernetes"]["allow"][0]["service_account"] = json!("databases:someone-else")
+            t["spec"]["kubernetes"]["allow"][0]["service_account"] =
+                json!("databases:someone-else");
         },
     );
     assert_error(
