@@ -14,6 +14,9 @@
 //!   verifying the server certificate against the CA mounted from the cluster (`tls.ca_cert_file`),
 //!   never `tls.mode: insecure`.
 //!
+//! The Job's tbot and the agent join with the `kubernetes` join method; `token` builds their
+//! join token (printed for `tctl`, or rendered for the operator with `join.renderToken`).
+//!
 //! Every database carries the same labels, so the role, the shared agent's `databaseResources`
 //! and the registration always agree.
 
