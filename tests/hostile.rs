@@ -1022,9 +1022,12 @@ fn context(name: &str) -> Json {
             "teleport": {"registration": "job", "proxyAddress": proxy, "join": {"renderToken": true}},
         }),
         "join-jwks" => json!({"teleport": {"registration": "agent", "proxyAddress": proxy,
-            "join": {"type": "staticJwks", "renderToken": true}}}),
+            "join": {"type": "staticJwks", "clusterName": "example.teleport.sh", "renderToken": true}}}),
         "join-oidc" => json!({"teleport": {"registration": "agent", "proxyAddress": proxy,
-            "join": {"type": "oidc", "renderToken": true}}}),
+            "join": {"type": "oidc", "clusterName": "example.teleport.sh", "renderToken": true}}}),
+        // The cluster name is the audience of the agent's projected token.
+        "join-audience" => json!({"teleport": {"registration": "agent", "proxyAddress": proxy,
+            "join": {"type": "oidc", "oidcIssuer": "https://oidc.example.com"}}}),
         "sync" => json!({"clientCaBundle": {"mechanism": "syncWorkload"}}),
         // external-secrets with the operator registration needs the server CA at render time.
         "eso" => json!({"clientCaBundle": {"mechanism": "externalSecrets"},
@@ -1545,6 +1548,11 @@ const FIELDS: &[(&str, &str, &str)] = &[
         "teleport.job.shellImage",
         "job",
         "docker.io/library/busybox:1.36.1",
+    ),
+    (
+        "teleport.join.clusterName",
+        "join-audience",
+        "tp.example.com",
     ),
     (
         "teleport.join.oidcIssuer",

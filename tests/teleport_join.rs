@@ -103,6 +103,8 @@ fn each_join_type_writes_its_own_key() {
             "teleport.join.type=staticJwks",
             "--set-string",
             &jwks_set,
+            "--set",
+            "teleport.join.clusterName=example.teleport.sh",
         ],
     ))
     .remove(0);
@@ -119,7 +121,14 @@ fn each_join_type_writes_its_own_key() {
     let token = run(&with(
         JOB,
         &["teleport", "token"],
-        &["--set", "teleport.join.type=oidc", "--set", &issuer_set],
+        &[
+            "--set",
+            "teleport.join.type=oidc",
+            "--set",
+            &issuer_set,
+            "--set",
+            "teleport.join.clusterName=example.teleport.sh",
+        ],
     ))
     .remove(0);
     let kubernetes = &token["spec"]["kubernetes"];
@@ -220,4 +229,70 @@ fn the_agent_rolls_on_a_new_config_is_probed_and_keeps_its_identity() {
             .iter()
             .any(|o| o["kind"] == "Role" && o["metadata"]["name"] == "appdb-teleport-agent")
     );
+}
+
+/// The projected token's audience: the Teleport cluster name, named by `KUBERNETES_TOKEN_PATH`,
+/// in the joining containers only (the agent, and tbot in both Jobs).
+fn projected_audience(pod: &Json, container: &Json) -> Option<String> {
+    let volume = pod["volumes"]
+        .as_array()?
+        .iter()
+        .find(|v| v["name"] == "join-token")?;
+    let mount = container["volumeMounts"]
+        .as_array()?
+        .iter()
+        .find(|m| m["name"] == "join-token")?;
+    let path = container["env"]
+        .as_array()?
+        .iter()
+        .find(|e| e["name"] == "KUBERNETES_TOKEN_PATH")?["value"]
+        .as_str()?
+        .to_string();
+    let source = &volume["projected"]["sources"][0]["serviceAccountToken"];
+    let expected = format!(
+        "{}/{}",
+        mount["mountPath"].as_str()?,
+        source["path"].as_str()?
+    );
+    (path == expected).then(|| source["audience"].as_str().unwrap().to_string())
+}
+
+#[test]
+fn static_jwks_and_oidc_pods_present_a_token_for_the_teleport_cluster() {
+    let oidc = [
+        "--set",
+        "teleport.join.type=oidc",
+        "--set",
+        "teleport.join.oidcIssuer=https://oidc.example.com",
+        "--set",
+        "teleport.join.clusterName=example.teleport.sh",
+    ];
+    let agent = run(&with(AGENT, &["render"], &oidc));
+    let pod = &agent_deployment(&agent)["spec"]["template"]["spec"];
+    assert_eq!(
+        projected_audience(pod, &pod["containers"][0]).as_deref(),
+        Some("example.teleport.sh")
+    );
+    let job = run(&with(JOB, &["render"], &oidc));
+    for name in ["appdb-teleport-register", "appdb-teleport-deregister"] {
+        let pod = &find(&job, "Job", name)["spec"]["template"]["spec"];
+        let all: Vec<&Json> = pod["initContainers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(pod["containers"].as_array().unwrap())
+            .collect();
+        for container in all {
+            let audience = projected_audience(pod, container);
+            if container["name"] == "tbot" {
+                assert_eq!(audience.as_deref(), Some("example.teleport.sh"), "{name}");
+            } else {
+                assert_eq!(audience, None, "{name}: only tbot joins");
+            }
+        }
+    }
+    // inCluster: the pod's own token, no projection.
+    let plain = run(&with(AGENT, &["render"], &[]));
+    let pod = &agent_deployment(&plain)["spec"]["template"]["spec"];
+    assert_eq!(projected_audience(pod, &pod["containers"][0]), None);
 }

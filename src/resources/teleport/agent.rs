@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use super::token::agent_service_account;
 use super::{
     admin_user_field, cluster_labels, container, endpoint_labels, endpoints, image,
-    restricted_pod_security,
+    join_token_projection, restricted_pod_security,
 };
 use crate::manifest::Kind;
 use crate::plan::{Common, Planned};
@@ -104,6 +104,24 @@ pub(super) fn plan(common: &Common) -> Vec<Planned> {
     if let Some(secret) = &state_secret {
         planned.extend(state_rbac(common, &name, secret));
     }
+    let projection = join_token_projection(values);
+    let mut mounts = vec![
+        json!({"name": "config", "mountPath": "/etc/teleport", "readOnly": true}),
+        json!({"name": "server-ca", "mountPath": "/etc/teleport-server-ca", "readOnly": true}),
+        json!({"name": "data", "mountPath": "/var/lib/teleport"}),
+        json!({"name": "tmp", "mountPath": "/tmp"}),
+    ];
+    let mut volumes = vec![
+        json!({"name": "config", "configMap": {"name": name}}),
+        json!({"name": "server-ca", "secret": {"secretName": certs::server_ca_secret(common), "items": [{"key": "ca.crt", "path": "ca.crt"}]}}),
+        json!({"name": "data", "emptyDir": {}}),
+        json!({"name": "tmp", "emptyDir": {}}),
+    ];
+    if let Some(projection) = projection {
+        env.push(projection.env);
+        mounts.push(projection.mount);
+        volumes.push(projection.volume);
+    }
     let mut teleport_container = container(
         "teleport",
         &image(values, "teleport-distroless"),
@@ -112,12 +130,7 @@ pub(super) fn plan(common: &Common) -> Vec<Planned> {
             "start".into(),
             "--config=/etc/teleport/teleport.yaml".into(),
         ],
-        &json!([
-            {"name": "config", "mountPath": "/etc/teleport", "readOnly": true},
-            {"name": "server-ca", "mountPath": "/etc/teleport-server-ca", "readOnly": true},
-            {"name": "data", "mountPath": "/var/lib/teleport"},
-            {"name": "tmp", "mountPath": "/tmp"},
-        ]),
+        &json!(mounts),
         &json!(env),
     );
     add_probes(&mut teleport_container);
@@ -147,12 +160,7 @@ pub(super) fn plan(common: &Common) -> Vec<Planned> {
             "automount": true,
             "pod_security": restricted_pod_security(),
             "containers": [teleport_container],
-            "volumes": [
-                {"name": "config", "configMap": {"name": name}},
-                {"name": "server-ca", "secret": {"secretName": certs::server_ca_secret(common), "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
-                {"name": "data", "emptyDir": {}},
-                {"name": "tmp", "emptyDir": {}},
-            ],
+            "volumes": volumes,
         }),
     ));
     planned

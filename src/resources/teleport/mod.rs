@@ -183,6 +183,34 @@ fn in_operator_namespace(common: &Common, mut planned: Planned) -> Planned {
     planned
 }
 
+/// Where the joining container reads the projected ServiceAccount token.
+const JOIN_TOKEN_DIR: &str = "/var/run/secrets/teleport";
+
+/// The static JWKS and OIDC join types check the token's audience against the Teleport cluster
+/// name, which the pod's own token (audience: the API server) never has: those pods get a
+/// projected token for that audience, named by `KUBERNETES_TOKEN_PATH`. None for `inCluster`,
+/// whose TokenReview takes the pod's own token.
+pub(crate) struct JoinTokenProjection {
+    pub volume: Json,
+    pub mount: Json,
+    pub env: Json,
+}
+
+fn join_token_projection(values: &Values) -> Option<JoinTokenProjection> {
+    let join = &values.teleport.join;
+    if join.kind == crate::values::JoinType::InCluster {
+        return None;
+    }
+    let audience = join.cluster_name.clone().unwrap_or_default();
+    Some(JoinTokenProjection {
+        // 600 s is the shortest lifetime Kubernetes issues; the kubelet renews it.
+        volume: json!({"name": "join-token", "projected": {"sources": [{"serviceAccountToken": {
+            "audience": audience, "expirationSeconds": 600, "path": "token"}}]}}),
+        mount: json!({"name": "join-token", "mountPath": JOIN_TOKEN_DIR, "readOnly": true}),
+        env: json!({"name": "KUBERNETES_TOKEN_PATH", "value": format!("{JOIN_TOKEN_DIR}/token")}),
+    })
+}
+
 /// Pod and container security that meets Pod Security "restricted".
 pub fn restricted_pod_security() -> Json {
     json!({"runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 65532, "seccompProfile": {"type": "RuntimeDefault"}})

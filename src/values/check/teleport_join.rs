@@ -64,6 +64,39 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
         ),
         (_, None) => {}
     }
+    match (join.kind, &join.cluster_name) {
+        (JoinType::InCluster, Some(_)) => f.error_pair(
+            "teleport.join.clusterName",
+            "teleport.join.type",
+            "the cluster name is read only with `type: staticJwks` or `oidc` (inCluster checks the pod's own token)",
+            "remove clusterName, or set teleport.join.type",
+        ),
+        (JoinType::InCluster, None) => {}
+        (kind, None) if joins(values) => f.error_at(
+            "teleport.join.clusterName",
+            "teleport.join.type",
+            format!(
+                "`type: {}` needs the Teleport cluster name: Teleport accepts only a ServiceAccount token whose audience is that name",
+                if kind == JoinType::Oidc { "oidc" } else { "staticJwks" }
+            ),
+            "set teleport.join.clusterName to the name `tctl status` shows, e.g. example.teleport.sh",
+        ),
+        (_, None) => {}
+        (_, Some(name)) => {
+            let valid = !name.is_empty()
+                && name.len() <= 253
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+            if !valid {
+                f.error(
+                    "teleport.join.clusterName",
+                    "not a Teleport cluster name: letters, digits, '-', '_' and '.'",
+                    "use the name `tctl status` shows, e.g. example.teleport.sh",
+                );
+            }
+        }
+    }
     if join.kind == JoinType::Oidc
         && version(&t.version).is_some_and(|v| v < OIDC_SINCE)
         && joins(values)

@@ -132,6 +132,9 @@ pub struct TeleportJoin {
     pub static_jwks: Option<String>,
     /// `type: oidc`: the cluster's service account issuer, an https URL (Teleport >= 18.1.5).
     pub oidc_issuer: Option<String>,
+    /// `type: staticJwks` and `oidc`: the Teleport cluster name, which Teleport requires as the
+    /// audience of the ServiceAccount token (projected into the joining pods).
+    pub cluster_name: Option<String>,
     /// Also render the join token as a `TeleportProvisionToken` in the operator's namespace (job
     /// mode with Machine ID, and agent mode).
     pub render_token: bool,
