@@ -1,4 +1,4 @@
-//! Values of the Teleport integration: registration mode, operator, job, agent and role.
+//! Values of the Teleport integration: registration mode, operator, job, agent, joining and role.
 
 use std::collections::BTreeMap;
 
