@@ -14,7 +14,9 @@ use crate::crds::cert_manager::{Certificate, Issuer};
 use crate::crds::cnpg::{Cluster, Pooler};
 use crate::crds::external_secrets::{ExternalSecret, SecretStore};
 use crate::crds::prometheus::{PodMonitor, PrometheusRule};
-use crate::crds::teleport::{TeleportDatabaseV3, TeleportRoleV7, TeleportRoleV8};
+use crate::crds::teleport::{
+    TeleportDatabaseV3, TeleportProvisionToken, TeleportRoleV7, TeleportRoleV8,
+};
 
 /// The kinds cnpgtp renders. The declaration order is the apply order: an object comes after
 /// everything it points at (Secrets and RBAC, then issuers, certificates, the CA bundle, the
@@ -33,6 +35,8 @@ pub enum Kind {
     Certificate,
     SecretStore,
     ExternalSecret,
+    /// Before the Deployments: the Teleport agent joins with it.
+    TeleportProvisionToken,
     Deployment,
     ObjectStore,
     Cluster,
@@ -59,6 +63,7 @@ impl Kind {
         Kind::Certificate,
         Kind::SecretStore,
         Kind::ExternalSecret,
+        Kind::TeleportProvisionToken,
         Kind::Deployment,
         Kind::ObjectStore,
         Kind::Cluster,
@@ -90,6 +95,7 @@ impl Kind {
             Kind::Certificate => "Certificate",
             Kind::SecretStore => "SecretStore",
             Kind::ExternalSecret => "ExternalSecret",
+            Kind::TeleportProvisionToken => "TeleportProvisionToken",
             Kind::Deployment => "Deployment",
             Kind::ObjectStore => "ObjectStore",
             Kind::Cluster => "Cluster",
@@ -119,6 +125,7 @@ pub enum Object {
     Certificate(Certificate),
     SecretStore(SecretStore),
     ExternalSecret(ExternalSecret),
+    TeleportProvisionToken(TeleportProvisionToken),
     Deployment(Deployment),
     ObjectStore(ObjectStore),
     Cluster(Cluster),
@@ -199,6 +206,7 @@ macro_rules! dispatch {
             Object::Certificate($inner) => $body,
             Object::SecretStore($inner) => $body,
             Object::ExternalSecret($inner) => $body,
+            Object::TeleportProvisionToken($inner) => $body,
             Object::Deployment($inner) => $body,
             Object::ObjectStore($inner) => $body,
             Object::Cluster($inner) => $body,
@@ -244,6 +252,7 @@ impl Object {
             Kind::Certificate => Object::Certificate(typed(text)?),
             Kind::SecretStore => Object::SecretStore(typed(text)?),
             Kind::ExternalSecret => Object::ExternalSecret(typed(text)?),
+            Kind::TeleportProvisionToken => Object::TeleportProvisionToken(typed(text)?),
             Kind::Deployment => Object::Deployment(typed(text)?),
             Kind::ObjectStore => Object::ObjectStore(typed(text)?),
             Kind::Cluster => Object::Cluster(typed(text)?),

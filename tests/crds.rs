@@ -48,11 +48,30 @@ fn schemas() -> Option<CrdSchemas> {
     Some(CrdSchemas::load_dir(&shared.join("crds")).expect("the CRDs in ../shared/crds load"))
 }
 
+/// The provisiontokens CRD in ../shared predates `spec.kubernetes.oidc` (see its SOURCE.md):
+/// Teleport added the oidc join type in 18.1.5, and the operators of those releases ship a CRD
+/// that has it. Only that one unknown field of a token is let through, and only while the copy
+/// lacks it; every other field of the token is still checked.
+fn known_gap(object: &Json, error: &str) -> bool {
+    object["kind"] == "TeleportProvisionToken"
+        && error.contains("/spec/kubernetes: unknown field(s) oidc")
+        && !shared_token_crd().contains("oidc:")
+}
+
+fn shared_token_crd() -> String {
+    let shared = common::require_shared("crd validation").expect("checked by the caller");
+    std::fs::read_to_string(
+        shared.join("crds/teleport/resources.teleport.dev_provisiontokens.yaml"),
+    )
+    .expect("the provisiontokens CRD is in ../shared/crds/teleport")
+}
+
 #[test]
 fn every_custom_resource_matches_its_crd() {
     let Some(schemas) = schemas() else { return };
     let mut failures = Vec::new();
     let mut checked = 0;
+    let mut tokens = 0;
     for (file, objects) in all_renders() {
         for object in objects {
             let api_version = object["apiVersion"].as_str().unwrap_or_default();
@@ -66,17 +85,26 @@ fn every_custom_resource_matches_its_crd() {
                 )),
                 Some(errors) => {
                     checked += 1;
-                    failures.extend(errors.into_iter().map(|e| {
-                        format!(
-                            "{file}: {} {}: {e}",
-                            object["kind"], object["metadata"]["name"]
-                        )
-                    }));
+                    if object["kind"] == "TeleportProvisionToken" {
+                        tokens += 1;
+                    }
+                    failures.extend(errors.into_iter().filter(|e| !known_gap(&object, e)).map(
+                        |e| {
+                            format!(
+                                "{file}: {} {}: {e}",
+                                object["kind"], object["metadata"]["name"]
+                            )
+                        },
+                    ));
                 }
             }
         }
     }
     assert!(checked > 20, "only {checked} custom resources were checked");
+    assert!(
+        tokens >= 2,
+        "only {tokens} TeleportProvisionTokens were checked"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -103,6 +131,28 @@ fn crd_validation_rejects_unknown_and_mistyped_fields() {
         .unwrap();
     certificate["spec"]["usages"] = serde_json::json!(["clientAuth"]);
     assert!(!schemas.validate(certificate).unwrap().is_empty());
+    // The join token too: a misspelt allow rule and a wrong type are caught.
+    let mut tokens = rendered_objects(&[
+        "render",
+        "-f",
+        "tests/inputs/ok-teleport-join-static-jwks.yaml",
+    ]);
+    let token = tokens
+        .iter_mut()
+        .find(|o| o["kind"] == "TeleportProvisionToken")
+        .unwrap();
+    assert!(schemas.validate(token).unwrap().is_empty());
+    token["spec"]["kubernetes"]["allow"][0]["serviceAccount"] = Json::String("x:y".into());
+    token["spec"]["roles"] = Json::String("Db".into());
+    let errors = schemas.validate(token).unwrap();
+    assert!(
+        errors.iter().any(|e| e.contains("serviceAccount")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("/spec/roles")),
+        "{errors:?}"
+    );
 }
 
 fn kubernetes_validate() -> Option<std::path::PathBuf> {

@@ -1026,6 +1026,17 @@ fn context(name: &str) -> Json {
             "tls": {"server": {"ca": {"pem": null, "existingSecret": "server-ca"}}},
         }),
         "agent" => json!({"teleport": {"registration": "agent", "proxyAddress": proxy}}),
+        // The join keys and the bot name reach the render only in the rendered join token.
+        "job-token" => json!({
+            "teleport": {"registration": "job", "proxyAddress": proxy, "join": {"renderToken": true}},
+        }),
+        "join-jwks" => json!({"teleport": {"registration": "agent", "proxyAddress": proxy,
+            "join": {"type": "staticJwks", "clusterName": "example.teleport.sh", "renderToken": true}}}),
+        "join-oidc" => json!({"teleport": {"registration": "agent", "proxyAddress": proxy,
+            "join": {"type": "oidc", "clusterName": "example.teleport.sh", "renderToken": true}}}),
+        // The cluster name is the audience of the agent's projected token.
+        "join-audience" => json!({"teleport": {"registration": "agent", "proxyAddress": proxy,
+            "join": {"type": "oidc", "oidcIssuer": "https://oidc.example.com"}}}),
         "sync" => json!({"clientCaBundle": {"mechanism": "syncWorkload"}}),
         // external-secrets with the operator registration needs the server CA at render time.
         "eso" => json!({"clientCaBundle": {"mechanism": "externalSecrets"},
@@ -1630,12 +1641,28 @@ const FIELDS: &[(&str, &str, &str)] = &[
         "<path:kv#tp-ca>",
     ),
     ("teleport.databaseName", "", "orders-db"),
+    ("teleport.job.botName", "job-token", "orders-bot"),
     ("teleport.job.identitySecret", "job-identity", "tbot-id"),
     ("teleport.job.joinToken", "job", "job-token"),
     (
         "teleport.job.shellImage",
         "job",
         "docker.io/library/busybox:1.36.1",
+    ),
+    (
+        "teleport.join.clusterName",
+        "join-audience",
+        "tp.example.com",
+    ),
+    (
+        "teleport.join.oidcIssuer",
+        "join-oidc",
+        "https://oidc.example.com/id/c1",
+    ),
+    (
+        "teleport.join.staticJwks",
+        "join-jwks",
+        r#"{"keys":[{"kty":"RSA","kid":"k1","n":"AQAB","e":"AQAB"}]}"#,
     ),
     ("teleport.kubernetesCluster", "", "prod-eu-1"),
     ("teleport.labels.<key>", "", "team"),

@@ -222,6 +222,20 @@ fn combinations() -> Vec<Vec<&'static str>> {
         "teleport.role.render=true",
         "teleport.role.version=v8",
     ]);
+    // The rendered join tokens (type oidc is left out: the provisiontokens CRD in ../shared
+    // predates it; staticJwks is a values file below), and the agent with more replicas than
+    // its state Secret serves.
+    list.push(vec![
+        "teleport.registration=job",
+        PROXY,
+        "teleport.join.renderToken=true",
+    ]);
+    list.push(vec![
+        "teleport.registration=agent",
+        PROXY,
+        "teleport.join.renderToken=true",
+        "teleport.agent.replicas=2",
+    ]);
     list
 }
 
@@ -238,6 +252,8 @@ fn every_combination_lints_clean() {
         let file = common::relative(&file);
         renders.push((file.clone(), render_file(&file)));
     }
+    let jwks = "tests/inputs/ok-teleport-join-static-jwks.yaml";
+    renders.push((jwks.into(), render_file(jwks)));
     let mut kinds = std::collections::BTreeSet::new();
     for (label, manifests) in &renders {
         kinds.extend(manifests.iter().map(|m| m.kind));
@@ -859,6 +875,44 @@ fn pod_security_resources_and_image_violations_are_errors() {
 }
 
 #[test]
+fn a_join_token_allows_only_a_rendered_service_account_and_the_agent_state_is_produced() {
+    let agent = render(&[
+        "teleport.registration=agent",
+        "teleport.proxyAddress=teleport.example.com:443",
+        "teleport.join.renderToken=true",
+    ]);
+    assert!(errors(&lint::lint(&agent, None)).is_empty());
+    let broken = edit(
+        &agent,
+        Kind::TeleportProvisionToken,
+        "cnpgtp-db-agent",
+        |t| {
+            t["spec"]["kubernetes"]["allow"][0]["service_account"] =
+                json!("databases:someone-else");
+        },
+    );
+    assert_error(
+        &broken,
+        Rule::Reference,
+        "TeleportProvisionToken",
+        "cnpgtp-db-agent",
+        "ServiceAccount `someone-else`",
+    );
+    // The Role names the Secret the agent writes; without the state storage's environment
+    // nothing produces it.
+    let broken = edit(&agent, Kind::Deployment, "appdb-teleport-agent", |d| {
+        d["spec"]["template"]["spec"]["containers"][0]["env"] = json!([]);
+    });
+    assert_error(
+        &broken,
+        Rule::Reference,
+        "Role",
+        "appdb-teleport-agent",
+        "Secret `appdb-teleport-agent-state`",
+    );
+}
+
+#[test]
 fn rbac_violations_are_errors() {
     let sync = render(SYNC);
     let rule_edits: Vec<(&str, Edit)> = vec![
@@ -886,7 +940,14 @@ fn rbac_violations_are_errors() {
         ),
         (
             "`create` on secrets",
-            Box::new(|r| r["verbs"] = json!(["get", "create"])),
+            Box::new(|r| {
+                r["verbs"] = json!(["get", "create"]);
+                r.as_object_mut().unwrap().remove("resourceNames");
+            }),
+        ),
+        (
+            "`deletecollection` on secrets",
+            Box::new(|r| r["verbs"] = json!(["get", "deletecollection"])),
         ),
         (
             "`escalate`",

@@ -128,10 +128,24 @@ pub enum AccessArg {
     Write,
 }
 
+pub const TOKEN_EXAMPLES: &str = "\
+The token allows exactly the ServiceAccount of the registration Job (registration: job,
+identity: machineId; roles [Bot], bot_name teleport.job.botName) or of the agent
+(registration: agent; roles [Db]), with the join type of teleport.join.
+
+Examples:
+  cnpgtp teleport token -f values.yaml > token.yaml && tctl create -f token.yaml
+  cnpgtp teleport token -f values.yaml --set teleport.join.type=staticJwks \\
+    --set-file teleport.join.staticJwks=jwks.json   # jwks.json: kubectl get --raw /openid/v1/jwks";
+
 #[derive(Debug, Subcommand)]
 pub enum TeleportCommand {
     /// Print the Teleport roles (`kind: role`) granting read and write access, for `tctl create -f`.
     Role(RoleArgs),
     /// Print the `databaseResources` values for a shared teleport-kube-agent Helm release.
     AgentValues(LayerArgs),
+    /// Print the join token (`kind: token`, kubernetes join method) the registration Job's tbot
+    /// or the agent joins with, for `tctl create -f`.
+    #[command(after_help = TOKEN_EXAMPLES)]
+    Token(LayerArgs),
 }

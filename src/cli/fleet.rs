@@ -337,7 +337,7 @@ fn collision(first: &str, second: &str, (kind, namespace, name): &ObjectId) -> F
     Failure::new(
         exit::INVALID,
         anyhow::anyhow!(
-            "{who} both render {object}: give them distinct names, namespaces or Teleport names (teleport.databaseName, teleport.role.name)"
+            "{who} both render {object}: give them distinct names, namespaces or Teleport names (teleport.databaseName, teleport.role.name, teleport.job.joinToken, teleport.agent.joinToken)"
         ),
     )
 }

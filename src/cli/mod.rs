@@ -141,7 +141,7 @@ pub fn run(cli: &Cli) -> Result<Outcome, Failure> {
         Command::Teleport(command) => {
             let layers = match command {
                 TeleportCommand::Role(args) => &args.layers,
-                TeleportCommand::AgentValues(layers) => layers,
+                TeleportCommand::AgentValues(layers) | TeleportCommand::Token(layers) => layers,
             };
             let sources =
                 read_sources(&layers.values).map_err(|p| Failure::new(exit::INVALID, p))?;
@@ -159,6 +159,10 @@ pub fn run(cli: &Cli) -> Result<Outcome, Failure> {
                 }
                 TeleportCommand::AgentValues(_) => {
                     vec![crate::resources::teleport::agent_values(&loaded.values)]
+                }
+                TeleportCommand::Token(_) => {
+                    crate::resources::teleport::token_documents(&loaded.values)
+                        .map_err(|e| Failure::new(exit::INVALID, anyhow::anyhow!(e)))?
                 }
             };
             yaml_documents(&documents)

@@ -1,4 +1,5 @@
-//! Teleport operator resources (`resources.teleport.dev/v1`): databases and roles.
+//! Teleport operator resources: databases and roles (`resources.teleport.dev/v1`) and join
+//! tokens (`resources.teleport.dev/v2`).
 //!
 //! The CR name becomes the Teleport resource name, the CR labels its labels and the
 //! `description` annotation its description; the spec is Teleport's own `kind: db` / `kind: role`
@@ -22,6 +23,58 @@ custom_resource!(
     /// A Teleport role v8.
     TeleportRoleV8, RoleSpec, "resources.teleport.dev/v1", "TeleportRoleV8"
 );
+
+custom_resource!(
+    /// A Teleport join token (`kind: token`, `version: v2`) managed by the operator.
+    TeleportProvisionToken, ProvisionTokenSpec, "resources.teleport.dev/v2", "TeleportProvisionToken"
+);
+
+/// `kind: token` v2 spec for the `kubernetes` join method (the fields cnpgtp writes).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvisionTokenSpec {
+    /// `[Bot]` for the Job's tbot, `[Db]` for the agent.
+    pub roles: Vec<String>,
+    pub join_method: String,
+    /// The bot a `Bot` token grants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_name: Option<String>,
+    pub kubernetes: KubernetesJoin,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesJoin {
+    /// `in_cluster`, `static_jwks` or `oidc`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub static_jwks: Option<StaticJwks>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<KubernetesOidc>,
+    /// The ServiceAccounts allowed to join, `<namespace>:<name>`, exact match.
+    pub allow: Vec<KubernetesAllow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticJwks {
+    /// The cluster's JWKS as JSON text, as Teleport stores it.
+    pub jwks: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesOidc {
+    /// The service account issuer Teleport fetches the JWKS from.
+    pub issuer: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesAllow {
+    pub service_account: String,
+}
 
 /// `kind: db` v3 spec (the fields cnpgtp writes).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

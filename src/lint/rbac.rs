@@ -3,7 +3,8 @@
 //! No ClusterRole or ClusterRoleBinding, and RoleBindings only to namespaced Roles; no
 //! wildcards; no verbs that let a subject grant itself more (`escalate`, `bind`,
 //! `impersonate`); every rule on `secrets` limited by `resourceNames`, and none granting the
-//! verbs `resourceNames` cannot limit (`create`, `deletecollection`).
+//! verbs `resourceNames` cannot limit (`deletecollection`, and `create` without names; with
+//! names, `create` allows only a server-side apply creating one of them).
 
 use serde_json::Value as Json;
 
@@ -72,22 +73,26 @@ pub(super) fn rbac(out: &mut Out) {
             .iter()
             .any(|r| *r == "secrets" || r.starts_with("secrets/"));
         if on_secrets {
-            if list("resourceNames").is_empty() {
+            let named = !list("resourceNames").is_empty();
+            if !named {
                 out.push(
                     Severity::Error,
                     Rule::Rbac,
                     format!("rules[{i}] grants on secrets without resourceNames: it reaches every Secret of the namespace"),
                 );
             }
+            // A POST create carries no name, so a named rule never allows it; a server-side
+            // apply that creates is authorized with the object's name, so `create` with
+            // resourceNames allows exactly the named Secrets. deletecollection has no name.
             if let Some(verb) = verbs
                 .iter()
-                .find(|v| matches!(**v, "create" | "deletecollection"))
+                .find(|v| **v == "deletecollection" || (**v == "create" && !named))
             {
                 out.push(
                     Severity::Error,
                     Rule::Rbac,
                     format!(
-                        "rules[{i}] grants `{verb}` on secrets, which resourceNames cannot limit"
+                        "rules[{i}] grants `{verb}` on secrets, which resourceNames cannot limit here"
                     ),
                 );
             }

@@ -1,5 +1,6 @@
 //! References: every object another object names must be rendered, produced by a rendered
-//! object (the Secret of a cert-manager Certificate, an ExternalSecret's target), created by
+//! object (the Secret of a cert-manager Certificate, an ExternalSecret's target, a Teleport
+//! agent's state Secret), created by
 //! Kubernetes in every namespace, or a documented [`Input`] of the values file.
 //!
 //! A name that leads nowhere is an error: `kubectl apply` accepts it, and the object then waits
@@ -193,15 +194,15 @@ impl Index {
                 str_at(object, "/metadata/name").to_string(),
             ));
             let produced = match kind {
-                "Certificate" => str_at(object, "/spec/secretName"),
+                "Certificate" => str_at(object, "/spec/secretName").to_string(),
                 "ExternalSecret" => match str_at(object, "/spec/target/name") {
-                    "" => str_at(object, "/metadata/name"),
-                    target => target,
+                    "" => str_at(object, "/metadata/name").to_string(),
+                    target => target.to_string(),
                 },
-                _ => "",
+                _ => teleport_state_secret(object).unwrap_or_default(),
             };
             if !produced.is_empty() {
-                set.insert(("Secret".into(), namespace, produced.to_string()));
+                set.insert(("Secret".into(), namespace, produced));
             }
         }
         Self { objects: set }
@@ -227,6 +228,22 @@ impl Index {
             .input
             .map_or(Resolution::Missing, Resolution::Input)
     }
+}
+
+/// The Secret a Teleport agent keeps its identity in (Teleport's Kubernetes state storage):
+/// `<TELEPORT_REPLICA_NAME>-state`, when a workload's container sets that name and
+/// `KUBE_NAMESPACE`.
+fn teleport_state_secret(object: &Json) -> Option<String> {
+    let pod = super::objects::pod_spec(object)?;
+    super::objects::containers(pod)
+        .into_iter()
+        .find_map(|(container, _)| {
+            let env = super::objects::items(container, "/env");
+            let named = |name: &str| env.iter().find(|e| str_at(e, "/name") == name);
+            named("KUBE_NAMESPACE")?;
+            let replica = str_at(named("TELEPORT_REPLICA_NAME")?, "/value");
+            (!replica.is_empty()).then(|| format!("{replica}-state"))
+        })
 }
 
 /// References found in one object; names are in the object's namespace unless said otherwise.

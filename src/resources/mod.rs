@@ -52,6 +52,8 @@ fn sync_wave(kind: Kind, component: &str) -> Option<i32> {
         Kind::Cluster => 0,
         Kind::ScheduledBackup | Kind::PodMonitor | Kind::PrometheusRule => 1,
         Kind::Pooler | Kind::PodDisruptionBudget => 1,
+        // Before the agent (wave 2) joins with it; hook Jobs run after every wave.
+        Kind::TeleportProvisionToken => 1,
         Kind::TeleportRoleV7 | Kind::TeleportRoleV8 | Kind::TeleportDatabaseV3 => 2,
     })
 }

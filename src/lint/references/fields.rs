@@ -1,5 +1,6 @@
 //! Which fields of each kind name another object, and which documented input each may name
-//! instead: the CloudNativePG, cert-manager, external-secrets and RBAC kinds by their own
+//! instead: the CloudNativePG, cert-manager, external-secrets, RBAC and Teleport join token
+//! kinds by their own
 //! fields, every workload by its pod spec (service account, volumes, `env`/`envFrom`, image
 //! pull secrets).
 
@@ -282,6 +283,21 @@ pub(super) fn references(object: &Json) -> Vec<Reference> {
                     "ServiceAccount",
                     str_at(subject, "/name"),
                     input,
+                );
+            }
+        }
+        // A join token allowing a ServiceAccount the render does not have lets nothing of this
+        // render join (and would let whoever creates that account later join instead).
+        "TeleportProvisionToken" => {
+            for (i, rule) in items(object, "/spec/kubernetes/allow").iter().enumerate() {
+                let account = str_at(rule, "/service_account");
+                let (account_namespace, name) = account.split_once(':').unwrap_or(("", account));
+                refs.add_in(
+                    account_namespace.to_string(),
+                    format!("spec.kubernetes.allow[{i}].service_account"),
+                    "ServiceAccount",
+                    name,
+                    None,
                 );
             }
         }

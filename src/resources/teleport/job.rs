@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde_json::{Value as Json, json};
 
 use super::{
-    CA_PLACEHOLDER, container, db_document, endpoints, image, render_time_ca,
-    restricted_pod_security,
+    CA_PLACEHOLDER, container, db_document, endpoints, image, join_token_projection,
+    render_time_ca, restricted_pod_security,
 };
 use crate::manifest::Kind;
 use crate::plan::{Common, Planned};
@@ -17,7 +17,7 @@ use crate::values::{DeletionHook, JobIdentity};
 pub(super) fn plan(common: &Common) -> Vec<Planned> {
     let values = common.values;
     let teleport = &values.teleport;
-    let register = format!("{}-teleport-register", values.name);
+    let register = super::token::register_service_account(values);
     let deregister = format!("{}-teleport-deregister", values.name);
     let proxy = teleport.proxy_address.clone().unwrap_or_default();
     let endpoints = endpoints(values);
@@ -119,8 +119,22 @@ pub(super) fn plan(common: &Common) -> Vec<Planned> {
     };
     // Each Job's tbot mounts only the volumes of its own pod: the deregistration Job has no
     // server CA volume.
+    // The static JWKS and OIDC join types need a projected token for tbot (only tbot joins).
+    let projection = join_token_projection(values);
+    if let Some(projection) = &projection {
+        volumes.push(projection.volume.clone());
+    }
     let tbot_container = |mounts: &Json| {
         machine_id.then(|| {
+            let mut mounts = mounts.clone();
+            let mut env = env.clone();
+            if let Some(projection) = &projection {
+                mounts
+                    .as_array_mut()
+                    .unwrap()
+                    .push(projection.mount.clone());
+                env.as_array_mut().unwrap().push(projection.env.clone());
+            }
             container(
                 "tbot",
                 &image(values, "tbot-distroless"),
@@ -129,7 +143,7 @@ pub(super) fn plan(common: &Common) -> Vec<Planned> {
                     "start".into(),
                     "--config=/resources/tbot.yaml".into(),
                 ],
-                mounts,
+                &mounts,
                 &env,
             )
         })

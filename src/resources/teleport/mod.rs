@@ -14,6 +14,9 @@
 //!   verifying the server certificate against the CA mounted from the cluster (`tls.ca_cert_file`),
 //!   never `tls.mode: insecure`.
 //!
+//! The Job's tbot and the agent join with the `kubernetes` join method; `token` builds their
+//! join token (printed for `tctl`, or rendered for the operator with `join.renderToken`).
+//!
 //! Every database carries the same labels, so the role, the shared agent's `databaseResources`
 //! and the registration always agree.
 
@@ -26,6 +29,7 @@ pub mod auto_users;
 mod job;
 mod operator;
 mod role;
+mod token;
 
 use crate::plan::{Common, Planned};
 use crate::values::{Registration, Values};
@@ -33,6 +37,7 @@ use crate::values::{Registration, Values};
 pub use agent::agent_values;
 pub use job::EMBED_CA_SCRIPT;
 pub use role::{Access, DENIED_DATABASE_USERS, role_documents};
+pub use token::{JoinToken, join_token, token_documents};
 
 /// Where the Teleport images come from.
 const IMAGE_REGISTRY: &str = "public.ecr.aws/gravitational";
@@ -163,17 +168,47 @@ fn db_document(values: &Values, endpoint: &Endpoint, ca_cert: &str) -> Json {
 }
 
 pub fn plan(common: &Common) -> Vec<Planned> {
-    match common.values.teleport.registration {
+    let mut planned = match common.values.teleport.registration {
         Registration::Operator => operator::plan(common),
         Registration::Job => job::plan(common),
         Registration::Agent => agent::plan(common),
         Registration::None => Vec::new(),
-    }
+    };
+    planned.extend(token::plan(common));
+    planned
 }
 
 fn in_operator_namespace(common: &Common, mut planned: Planned) -> Planned {
     planned.context["metadata"]["namespace"] = json!(common.values.teleport.operator.namespace);
     planned
+}
+
+/// Where the joining container reads the projected ServiceAccount token.
+const JOIN_TOKEN_DIR: &str = "/var/run/secrets/teleport";
+
+/// The static JWKS and OIDC join types check the token's audience against the Teleport cluster
+/// name, which the pod's own token (audience: the API server) never has: those pods get a
+/// projected token for that audience, named by `KUBERNETES_TOKEN_PATH`. None for `inCluster`,
+/// whose TokenReview takes the pod's own token.
+pub(crate) struct JoinTokenProjection {
+    pub volume: Json,
+    pub mount: Json,
+    pub env: Json,
+}
+
+fn join_token_projection(values: &Values) -> Option<JoinTokenProjection> {
+    let join = &values.teleport.join;
+    if join.kind == crate::values::JoinType::InCluster {
+        return None;
+    }
+    let audience = join.cluster_name.clone().unwrap_or_default();
+    Some(JoinTokenProjection {
+        // 600 s is the shortest lifetime Kubernetes issues; the kubelet renews it.
+        volume: json!({"name": "join-token", "projected": {"sources": [{"serviceAccountToken": {
+            "audience": audience, "expirationSeconds": 600, "path": "token"}}]}}),
+        mount: json!({"name": "join-token", "mountPath": JOIN_TOKEN_DIR, "readOnly": true}),
+        env: json!({"name": "KUBERNETES_TOKEN_PATH", "value": format!("{JOIN_TOKEN_DIR}/token")}),
+    })
 }
 
 /// Pod and container security that meets Pod Security "restricted".

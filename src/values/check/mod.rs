@@ -26,6 +26,7 @@ mod scheduling;
 mod secrets;
 mod syntax;
 mod teleport;
+mod teleport_join;
 mod tls;
 mod updates;
 
@@ -347,6 +348,7 @@ pub(super) fn domain(values: &Values, tree: &Tree) -> (Vec<Problem>, Vec<Problem
     secrets::check(values, &mut f);
     pooler::check(values, &mut f);
     teleport::check(values, &mut f);
+    teleport_join::check(values, &mut f);
     auto_users::check(values, &mut f);
     backup::check(values, &mut f);
     recovery::check(values, &mut f);

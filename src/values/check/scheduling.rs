@@ -40,7 +40,10 @@ pub(super) fn tolerations(f: &mut Findings, list: &str, items: &[Toleration]) {
         match t.operator {
             TolerationOperator::Equal if key.is_empty() => f.error(
                 &format!("{at}.operator"),
-                "operator must be Exists when `key` is empty (which means every taint)",
+                // The key is named whole: an empty key is the value that needs the fix.
+                format!(
+                    "operator must be Exists when `{at}.key` is empty (which means every taint)"
+                ),
                 "set `key`, or write `operator: Exists` to tolerate every taint",
             ),
             TolerationOperator::Equal if !is_label_value(value) => f.error(

@@ -134,6 +134,19 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
                     "use `preDelete` (ArgoCD >= 3.3), or `identity: existingSecret`",
                 );
             }
+            let bot_ok = !t.job.bot_name.is_empty()
+                && t.job.bot_name.len() <= 253
+                && t.job
+                    .bot_name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+            if t.job.identity == JobIdentity::MachineId && !bot_ok {
+                f.error(
+                    "teleport.job.botName",
+                    "not a Teleport bot name: letters, digits, '-', '_' and '.'",
+                    "name the bot created with `tctl bots add`, e.g. `cnpgtp-registration`",
+                );
+            }
             if t.job.join_token.is_empty() {
                 f.error(
                     "teleport.job.joinToken",

@@ -1,4 +1,4 @@
-//! Values of the Teleport integration: registration mode, operator, job, agent and role.
+//! Values of the Teleport integration: registration mode, operator, job, agent, joining and role.
 
 use std::collections::BTreeMap;
 
@@ -32,6 +32,8 @@ pub struct Teleport {
     pub job: TeleportJob,
     /// Agent mode settings.
     pub agent: TeleportAgent,
+    /// How the Job's tbot and the agent join Teleport (the `kubernetes` join method).
+    pub join: TeleportJoin,
     /// The Teleport read and write roles.
     pub role: TeleportRole,
 }
@@ -107,12 +109,57 @@ pub struct TeleportJob {
     pub identity: JobIdentity,
     /// Name of the Teleport join token (`join_method: kubernetes`, `roles: [Bot]`) tbot uses.
     pub join_token: String,
+    /// The Teleport bot the join token grants (`bot_name`; create it with `tctl bots add`).
+    pub bot_name: String,
     /// Existing Secret with a Teleport identity file under key `identity` (identity: existingSecret).
     pub identity_secret: Option<String>,
     /// Which ArgoCD hook removes the databases when the Application is deleted.
     pub deletion_hook: DeletionHook,
     /// Image with a POSIX shell, used only to embed a CA generated in the cluster.
     pub shell_image: String,
+}
+
+/// The `kubernetes` join method: how Teleport checks the ServiceAccount token of the Job's tbot
+/// or of the agent, and whether the join token is rendered for the Teleport operator.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TeleportJoin {
+    /// `inCluster` (Teleport Auth runs in this Kubernetes cluster), `staticJwks` (the cluster's
+    /// public keys pasted into the token) or `oidc` (Teleport fetches them from the issuer).
+    #[serde(rename = "type")]
+    pub kind: JoinType,
+    /// `type: staticJwks`: the JSON of `kubectl get --raw /openid/v1/jwks`.
+    pub static_jwks: Option<String>,
+    /// `type: oidc`: the cluster's service account issuer, an https URL (Teleport >= 18.1.5).
+    pub oidc_issuer: Option<String>,
+    /// `type: staticJwks` and `oidc`: the Teleport cluster name, which Teleport requires as the
+    /// audience of the ServiceAccount token (projected into the joining pods).
+    pub cluster_name: Option<String>,
+    /// Also render the join token as a `TeleportProvisionToken` in the operator's namespace (job
+    /// mode with Machine ID, and agent mode).
+    pub render_token: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum JoinType {
+    /// Teleport's `in_cluster`: a TokenReview against the Kubernetes cluster Auth runs in.
+    InCluster,
+    /// Teleport's `static_jwks`: the token holds the cluster's JWKS.
+    StaticJwks,
+    /// Teleport's `oidc`: Teleport fetches the JWKS from the issuer's discovery document.
+    Oidc,
+}
+
+impl JoinType {
+    /// The name Teleport's `spec.kubernetes.type` takes.
+    pub fn teleport_name(self) -> &'static str {
+        match self {
+            JoinType::InCluster => "in_cluster",
+            JoinType::StaticJwks => "static_jwks",
+            JoinType::Oidc => "oidc",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
