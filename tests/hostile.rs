@@ -1111,6 +1111,12 @@ fn context(name: &str) -> Json {
             object_store("", "east-backups"),
             json!({"primary": "appdb", "promotionToken": PROMOTION_TOKEN}),
         ),
+        // An extra Service (its metadata fields under test), and an image catalog.
+        "services" => json!({"postgres": {"services": {"additional": [
+            {"name": "appdb-external", "selectorType": "rw", "type": "LoadBalancer"}]}}}),
+        "catalog" => {
+            json!({"postgres": {"imageCatalogRef": {"kind": "ImageCatalog", "name": "postgres-trixie"}}})
+        }
         // Every monitoring object and alert: a custom query and an existing queries ConfigMap,
         // backups (their alerts) and the ExternalSecret bundle (its alert).
         "monitoring" => json!({"backup": backup_with(object_store("", "appdb-backups")),
@@ -1322,6 +1328,36 @@ const FIELDS: &[(&str, &str, &str)] = &[
     ("monitoring.labels.*", "monitoring", "monitoring"),
     ("monitoring.labels.<key>", "monitoring", "release"),
     ("monitoring.podMonitors.interval", "monitoring", "30s"),
+    (
+        "postgres.imageCatalogRef.name",
+        "catalog",
+        "postgres-trixie",
+    ),
+    (
+        "postgres.services.additional[].metadata.annotations.*",
+        "services",
+        "internal",
+    ),
+    (
+        "postgres.services.additional[].metadata.annotations.<key>",
+        "services",
+        "service.beta.kubernetes.io/aws-load-balancer-scheme",
+    ),
+    (
+        "postgres.services.additional[].metadata.labels.*",
+        "services",
+        "external",
+    ),
+    (
+        "postgres.services.additional[].metadata.labels.<key>",
+        "services",
+        "exposure",
+    ),
+    (
+        "postgres.services.additional[].name",
+        "services",
+        "appdb-public",
+    ),
     ("patches[].target.kind", "patch", "Cluster"),
     ("patches[].target.name", "patch", "appdb"),
     ("pooler.parameters.<key>", "", "server_check_delay"),
@@ -1747,6 +1783,16 @@ const MAP_ENTRIES: &[(&str, &str, &str)] = &[
         "<path:kv/data/gcs#service-account.json>",
     ),
     ("labels", "team", "blue"),
+    (
+        "postgres.services.additional.metadata.annotations",
+        "lb",
+        "internal",
+    ),
+    (
+        "postgres.services.additional.metadata.labels",
+        "exposure",
+        "external",
+    ),
     (
         "monitoring.customQueries",
         "q1",

@@ -194,7 +194,11 @@ impl Rendered {
     }
 
     fn image(&self) -> &str {
-        &self.cluster.spec.image_name
+        self.cluster
+            .spec
+            .image_name
+            .as_deref()
+            .expect("the PostgreSQL suite renders pinned images, not catalogs")
     }
 
     /// The read-write Pooler, the one PgBouncer test brings up (`ro` needs replicas).

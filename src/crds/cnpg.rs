@@ -26,7 +26,10 @@ pub struct ClusterSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub instances: u32,
-    pub image_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_catalog_ref: Option<ImageCatalogRef>,
     pub enable_superuser_access: bool,
     pub postgresql: PostgresConfiguration,
     pub bootstrap: Bootstrap,
@@ -311,6 +314,56 @@ pub struct CertificatesConfiguration {
 #[serde(deny_unknown_fields)]
 pub struct ManagedConfiguration {
     pub roles: Vec<RoleConfiguration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services: Option<ManagedServices>,
+}
+
+/// `spec.imageCatalogRef`: the catalog's entry for `major` is the image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ImageCatalogRef {
+    pub api_group: String,
+    pub kind: String,
+    pub name: String,
+    pub major: u32,
+}
+
+/// An additional Service's template: a name is required here (`validateServiceTemplate`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManagedServiceTemplate {
+    pub metadata: NamedMetadata,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<ServiceSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedMetadata {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// `spec.managed.services`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ManagedServices {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disabled_default_services: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub additional: Vec<ManagedService>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ManagedService {
+    pub selector_type: String,
+    pub service_template: ManagedServiceTemplate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_strategy: Option<String>,
 }
 
 /// `spec.managed.roles[]`; note CloudNativePG's lower-case `createdb`, `createrole`, `bypassrls`.

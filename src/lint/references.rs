@@ -51,6 +51,8 @@ pub enum Input {
     VolumeSnapshot,
     /// A ConfigMap of metric queries (`monitoring.customQueriesConfigMaps`).
     CustomQueries,
+    /// An ImageCatalog or ClusterImageCatalog (`postgres.imageCatalogRef`).
+    ImageCatalog,
     /// The namespaces the objects go into (`namespace`, `teleport.operator.namespace`).
     Namespace,
     /// Created by Kubernetes in every namespace: ServiceAccount `default`, ConfigMap
@@ -86,6 +88,7 @@ impl Input {
             Input::VolumeSnapshotClass => "a VolumeSnapshotClass (backup.volumeSnapshot.className)",
             Input::VolumeSnapshot => "a VolumeSnapshot to restore (recovery.volumeSnapshots)",
             Input::CustomQueries => "metric queries (monitoring.customQueriesConfigMaps)",
+            Input::ImageCatalog => "the image catalog (postgres.imageCatalogRef)",
             Input::Namespace => "a namespace (namespace, teleport.operator.namespace)",
             Input::BuiltIn => "created by Kubernetes in every namespace",
         }

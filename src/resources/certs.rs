@@ -23,8 +23,8 @@ pub fn client_ca_secret(names: &Names) -> &str {
     &names.client_ca
 }
 
-/// Every DNS name a client may use to reach the server: rw, ro and r services and the poolers,
-/// each in its four forms, then the user's extra names.
+/// Every DNS name a client may use to reach the server: rw, ro and r services, the poolers and
+/// the additional Services, each in its four forms, then the user's extra names.
 pub fn server_dns_names(common: &Common) -> Vec<String> {
     let names = &common.names;
     let namespace = common.namespace();
@@ -35,6 +35,15 @@ pub fn server_dns_names(common: &Common) -> Vec<String> {
     if common.values.pooler.enabled && common.values.pooler.read_only {
         services.push(&names.pooler_ro);
     }
+    services.extend(
+        common
+            .values
+            .postgres
+            .services
+            .additional
+            .iter()
+            .map(|s| &s.name),
+    );
     let mut dns: Vec<String> = services
         .into_iter()
         .flat_map(|s| Names::service_dns_names(s, namespace))

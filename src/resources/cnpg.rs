@@ -251,6 +251,45 @@ fn identity_metadata(values: &Values) -> (Option<Json>, Option<Json>) {
     )
 }
 
+/// `spec.managed.services`: null when nothing differs from CloudNativePG's defaults.
+fn managed_services(values: &Values) -> Json {
+    let services = &values.postgres.services;
+    if services.disabled_default_services.is_empty() && services.additional.is_empty() {
+        return Json::Null;
+    }
+    let mut out = json!({});
+    if !services.disabled_default_services.is_empty() {
+        out["disabledDefaultServices"] = json!(services.disabled_default_services);
+    }
+    let additional: Vec<Json> = services
+        .additional
+        .iter()
+        .map(|service| {
+            let mut metadata = json!({"name": service.name});
+            if !service.metadata.labels.is_empty() {
+                metadata["labels"] = json!(service.metadata.labels);
+            }
+            if !service.metadata.annotations.is_empty() {
+                metadata["annotations"] = json!(service.metadata.annotations);
+            }
+            let mut template = json!({"metadata": metadata});
+            if let Some(kind) = service.service_type {
+                template["spec"] = json!({"type": kind});
+            }
+            let mut entry =
+                json!({"selectorType": service.selector_type, "serviceTemplate": template});
+            if let Some(strategy) = service.update_strategy {
+                entry["updateStrategy"] = json!(strategy);
+            }
+            entry
+        })
+        .collect();
+    if !additional.is_empty() {
+        out["additional"] = json!(additional);
+    }
+    out
+}
+
 pub fn plan(common: &Common) -> Vec<Planned> {
     let values = common.values;
     let names = &common.names;
@@ -289,7 +328,11 @@ pub fn plan(common: &Common) -> Vec<Planned> {
     }
     let mut fields = json!({
             "instances": pg.instances,
-            "image": values.postgres_image(),
+            "image": values.postgres.image_catalog_ref.is_none().then(|| values.postgres_image()),
+            "image_catalog_ref": values.postgres.image_catalog_ref.as_ref().map(|c| json!({
+                "apiGroup": "postgresql.cnpg.io", "kind": c.kind, "name": c.name, "major": pg.major,
+            })),
+            "services": managed_services(values),
             "enable_superuser_access": pg.enable_superuser_access,
             "parameters": parameters(values),
             "pg_hba": pg_hba(values),

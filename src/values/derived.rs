@@ -38,6 +38,10 @@ impl Values {
     /// `app.kubernetes.io/version`: the image tag when it is a valid label value, else the major.
     pub fn postgres_version_label(&self) -> String {
         let values = self;
+        // The catalog decides the image: only the major is known here.
+        if values.postgres.image_catalog_ref.is_some() {
+            return values.postgres.major.to_string();
+        }
         let image = values.postgres_image();
         let tag = image
             .split('@')

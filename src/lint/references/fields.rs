@@ -74,6 +74,23 @@ pub(super) fn references(object: &Json) -> Vec<Reference> {
                 str_at(object, "/spec/bootstrap/recovery/secret/name"),
                 Some(Input::OwnerSecret),
             );
+            let catalog = str_at(object, "/spec/imageCatalogRef/name");
+            match str_at(object, "/spec/imageCatalogRef/kind") {
+                // Cluster-scoped: never in a namespace.
+                "ClusterImageCatalog" => refs.add_in(
+                    String::new(),
+                    "spec.imageCatalogRef".into(),
+                    "ClusterImageCatalog",
+                    catalog,
+                    Some(Input::ImageCatalog),
+                ),
+                _ => refs.add(
+                    "spec.imageCatalogRef".into(),
+                    "ImageCatalog",
+                    catalog,
+                    Some(Input::ImageCatalog),
+                ),
+            }
             for (i, queries) in items(object, "/spec/monitoring/customQueriesConfigMap")
                 .iter()
                 .enumerate()

@@ -24,6 +24,7 @@ mod replica;
 mod roles;
 mod scheduling;
 mod secrets;
+mod services;
 mod syntax;
 mod teleport;
 mod teleport_join;
@@ -338,6 +339,7 @@ pub(super) fn domain(values: &Values, tree: &Tree) -> (Vec<Problem>, Vec<Problem
     names::check(values, &mut f);
     postgres::check(values, &mut f);
     scheduling::check(values, &mut f);
+    services::check(values, &mut f);
     metadata::check(values, &mut f);
     updates::check(values, &mut f);
     updates::check_libraries_and_maps(values, &mut f);

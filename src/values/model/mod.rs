@@ -13,6 +13,7 @@ mod backup;
 mod monitoring;
 mod patches;
 mod scheduling;
+mod services;
 mod teleport;
 mod tls;
 
@@ -20,6 +21,7 @@ pub use backup::*;
 pub use monitoring::*;
 pub use patches::*;
 pub use scheduling::*;
+pub use services::*;
 pub use teleport::*;
 pub use tls::*;
 
@@ -81,6 +83,11 @@ pub struct Postgres {
     pub image: Option<String>,
     /// CloudNativePG image flavour used when `image` is null.
     pub image_flavour: ImageFlavour,
+    /// Take the image from an ImageCatalog or ClusterImageCatalog (its entry for `major`)
+    /// instead of `image`/`imageFlavour`; null: a pinned image.
+    pub image_catalog_ref: Option<ImageCatalogRef>,
+    /// The cluster's Services (`spec.managed.services`): default ones to leave out, extra ones.
+    pub services: Services,
     /// Number of PostgreSQL instances (1 primary + replicas).
     pub instances: u32,
     /// PostgreSQL parameters (`postgresql.conf`). Values are written as strings.
