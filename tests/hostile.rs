@@ -1114,6 +1114,9 @@ fn context(name: &str) -> Json {
         // An extra Service (its metadata fields under test), and an image catalog.
         "services" => json!({"postgres": {"services": {"additional": [
             {"name": "appdb-external", "selectorType": "rw", "type": "LoadBalancer"}]}}}),
+        "extensions" => json!({"postgres": {"major": 18, "extensions": [{"name": "pgvector",
+            "image": "ghcr.io/cloudnative-pg/pgvector:0.8.1", "extensionControlPath": ["share"],
+            "dynamicLibraryPath": ["lib"], "ldLibraryPath": ["system"]}]}}),
         "catalog" => {
             json!({"postgres": {"imageCatalogRef": {"kind": "ImageCatalog", "name": "postgres-trixie"}}})
         }
@@ -1357,6 +1360,27 @@ const FIELDS: &[(&str, &str, &str)] = &[
         "postgres.services.additional[].name",
         "services",
         "appdb-public",
+    ),
+    ("postgres.extensions[].name", "extensions", "pgvector"),
+    (
+        "postgres.extensions[].image",
+        "extensions",
+        "ghcr.io/cloudnative-pg/pgvector:0.8.1",
+    ),
+    (
+        "postgres.extensions[].extensionControlPath[]",
+        "extensions",
+        "share",
+    ),
+    (
+        "postgres.extensions[].dynamicLibraryPath[]",
+        "extensions",
+        "lib",
+    ),
+    (
+        "postgres.extensions[].ldLibraryPath[]",
+        "extensions",
+        "system",
     ),
     ("patches[].target.kind", "patch", "Cluster"),
     ("patches[].target.name", "patch", "appdb"),

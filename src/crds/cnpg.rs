@@ -159,6 +159,8 @@ pub struct PostgresConfiguration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub synchronous: Option<SynchronousReplicaConfiguration>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<ExtensionConfiguration>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shared_preload_libraries: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pg_ident: Vec<String>,
@@ -345,6 +347,29 @@ pub struct NamedMetadata {
     pub labels: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
+}
+
+/// One of `spec.postgresql.extensions` (the CRD spells the paths in snake case).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionConfiguration {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ExtensionImage>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extension_control_path: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dynamic_library_path: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ld_library_path: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExtensionImage {
+    pub reference: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_policy: Option<String>,
 }
 
 /// `spec.managed.services`.

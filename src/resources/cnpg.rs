@@ -251,6 +251,37 @@ fn identity_metadata(values: &Values) -> (Option<Json>, Option<Json>) {
     )
 }
 
+/// `spec.postgresql.extensions`: null without any (the default render does not change).
+fn extensions(values: &Values) -> Json {
+    let list = &values.postgres.extensions;
+    if list.is_empty() {
+        return Json::Null;
+    }
+    let entries: Vec<Json> = list
+        .iter()
+        .map(|e| {
+            let mut entry = json!({"name": e.name});
+            if let Some(reference) = &e.image {
+                entry["image"] = json!({"reference": reference});
+                if let Some(policy) = e.pull_policy {
+                    entry["image"]["pullPolicy"] = json!(policy);
+                }
+            }
+            for (key, paths) in [
+                ("extension_control_path", &e.extension_control_path),
+                ("dynamic_library_path", &e.dynamic_library_path),
+                ("ld_library_path", &e.ld_library_path),
+            ] {
+                if !paths.is_empty() {
+                    entry[key] = json!(paths);
+                }
+            }
+            entry
+        })
+        .collect();
+    Json::Array(entries)
+}
+
 /// `spec.managed.services`: null when nothing differs from CloudNativePG's defaults.
 fn managed_services(values: &Values) -> Json {
     let services = &values.postgres.services;
@@ -333,6 +364,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
                 "apiGroup": "postgresql.cnpg.io", "kind": c.kind, "name": c.name, "major": pg.major,
             })),
             "services": managed_services(values),
+            "extensions": extensions(values),
             "enable_superuser_access": pg.enable_superuser_access,
             "parameters": parameters(values),
             "pg_hba": pg_hba(values),

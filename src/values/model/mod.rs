@@ -126,6 +126,8 @@ pub struct Postgres {
     /// User name maps (`spec.postgresql.pg_ident`), lines `MAP SYSTEM-USERNAME PG-USERNAME`,
     /// after CloudNativePG's own maps.
     pub pg_ident: Vec<String>,
+    /// Extensions mounted from their own images (`spec.postgresql.extensions`, PostgreSQL 18+).
+    pub extensions: Vec<Extension>,
     /// Synchronous replication (`spec.postgresql.synchronous`); null for asynchronous.
     pub synchronous: Option<Synchronous>,
     /// How a primary update (new image, restart-requiring parameter) is carried out: null leaves

@@ -70,3 +70,34 @@ pub enum UpdateStrategy {
     Patch,
     Replace,
 }
+
+/// An extension mounted from its own image (`spec.postgresql.extensions`; PostgreSQL 18+ and
+/// Kubernetes' ImageVolume).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Extension {
+    /// The extension's name (lower-case letters, digits, `-`, `_`; at most 59 characters).
+    pub name: String,
+    /// The extension image; null takes it from the image catalog (`imageCatalogRef`).
+    #[serde(default)]
+    pub image: Option<String>,
+    /// `Always`, `IfNotPresent` or `Never`; null: Kubernetes' default for the tag.
+    #[serde(default)]
+    pub pull_policy: Option<PullPolicy>,
+    /// Directories in the image with control files, when not `share`.
+    #[serde(default)]
+    pub extension_control_path: Vec<String>,
+    /// Directories in the image with libraries PostgreSQL loads, when not `lib`.
+    #[serde(default)]
+    pub dynamic_library_path: Vec<String>,
+    /// Directories with system libraries the extension needs (`LD_LIBRARY_PATH`).
+    #[serde(default)]
+    pub ld_library_path: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum PullPolicy {
+    Always,
+    IfNotPresent,
+    Never,
+}
