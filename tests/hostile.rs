@@ -1058,6 +1058,12 @@ fn context(name: &str) -> Json {
             "name": "reporting", "login": true, "comment": "reporting role",
             "inRoles": ["pg_monitor"], "passwordSecret": "reporting-password",
         }]}),
+        "pooler-scheduling" => json!({"pooler": {"template": {"nodeAffinity": {
+            "required": [{"key": "pool", "operator": "In", "values": ["poolers"]}],
+            "preferred": [{"weight": 10, "matchExpressions": [
+                {"key": "zone", "operator": "In", "values": ["a"]},
+            ]}],
+        }}}}),
         "scheduling" => json!({"postgres": {
             "tolerations": [{"key": "dedicated", "value": "postgres", "effect": "NoSchedule"}],
             "nodeAffinity": {
@@ -1381,6 +1387,26 @@ const FIELDS: &[(&str, &str, &str)] = &[
         "postgres.extensions[].ldLibraryPath[]",
         "extensions",
         "system",
+    ),
+    (
+        "pooler.template.nodeAffinity.preferred[].matchExpressions[].key",
+        "pooler-scheduling",
+        "topology.kubernetes.io/zone",
+    ),
+    (
+        "pooler.template.nodeAffinity.preferred[].matchExpressions[].values[]",
+        "pooler-scheduling",
+        "eu-west-1b",
+    ),
+    (
+        "pooler.template.nodeAffinity.required[].key",
+        "pooler-scheduling",
+        "node.kubernetes.io/instance-type",
+    ),
+    (
+        "pooler.template.nodeAffinity.required[].values[]",
+        "pooler-scheduling",
+        "m7i.large",
     ),
     ("patches[].target.kind", "patch", "Cluster"),
     ("patches[].target.name", "patch", "appdb"),

@@ -26,7 +26,7 @@ use crate::naming::POOLER_AUTH_ROLE;
 use crate::plan::{Common, Planned, container_resources};
 use crate::resources::teleport::auto_users;
 use crate::resources::{backup, certs, monitoring};
-use crate::values::{AntiAffinity, ParamValue, Toleration, Values};
+use crate::values::{AntiAffinity, NodeAffinity, ParamValue, Toleration, Values};
 
 /// The query PgBouncer runs (in database `postgres`) to fetch a user's password hash.
 pub const POOLER_AUTH_QUERY: &str = "SELECT usename, passwd FROM public.user_search($1)";
@@ -190,8 +190,8 @@ pub fn tolerations(list: &[Toleration]) -> Vec<Json> {
 }
 
 /// `spec.affinity.nodeAffinity`; null when neither list has entries.
-fn node_affinity(values: &Values) -> Option<Json> {
-    let a = &values.postgres.node_affinity;
+/// `nodeAffinity` of a pod spec; null when nothing is required or preferred.
+pub fn node_affinity(a: &NodeAffinity) -> Option<Json> {
     let mut affinity = serde_json::Map::new();
     if !a.required.is_empty() {
         affinity.insert(
@@ -383,7 +383,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
             "anti_affinity": match pg.pod_anti_affinity { AntiAffinity::Preferred => "preferred", AntiAffinity::Required => "required" },
             "node_selector": pg.node_selector,
             "tolerations": tolerations(&pg.tolerations),
-            "node_affinity": node_affinity(values),
+            "node_affinity": node_affinity(&pg.node_affinity),
             "topology_spread": topology_spread,
             "priority_class_name": pg.priority_class_name,
             "shared_preload_libraries": pg.shared_preload_libraries,

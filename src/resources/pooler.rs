@@ -10,16 +10,41 @@ use serde_json::{Value as Json, json};
 
 use crate::manifest::Kind;
 use crate::plan::{Common, Planned, container_resources};
-use crate::resources::cnpg::{POOLER_AUTH_QUERY, tolerations};
-use crate::values::{Metadata, PoolMode, Values};
+use crate::resources::cnpg::{POOLER_AUTH_QUERY, node_affinity, tolerations};
+use crate::values::{AntiAffinity, Metadata, PoolMode, Values};
 
 /// `spec.template`: only what the values set. CloudNativePG merges a container named
 /// `pgbouncer` into its own; `containers` is required by the PodSpec schema, so it is `[]` when
 /// only scheduling is set.
-fn pod_template(values: &Values) -> Option<Json> {
+fn pod_template(values: &Values, pooler: &str) -> Option<Json> {
     let t = &values.pooler.template;
     let resources = container_resources(&t.resources);
-    if resources.is_null() && t.node_selector.is_empty() && t.tolerations.is_empty() {
+    let mut affinity = serde_json::Map::new();
+    if let Some(node) = node_affinity(&t.node_affinity) {
+        affinity.insert("nodeAffinity".into(), node);
+    }
+    // One pod per node where possible: a node failure then takes one PgBouncer, not the Pooler.
+    let term = json!({
+        "labelSelector": {"matchLabels": {"cnpg.io/poolerName": pooler}},
+        "topologyKey": "kubernetes.io/hostname",
+    });
+    match t.pod_anti_affinity {
+        Some(AntiAffinity::Required) => {
+            affinity.insert(
+                "podAntiAffinity".into(),
+                json!({"requiredDuringSchedulingIgnoredDuringExecution": [term]}),
+            );
+        }
+        Some(AntiAffinity::Preferred) => {
+            affinity.insert("podAntiAffinity".into(), json!({"preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "podAffinityTerm": term}]}));
+        }
+        None => {}
+    }
+    if resources.is_null()
+        && t.node_selector.is_empty()
+        && t.tolerations.is_empty()
+        && affinity.is_empty()
+    {
         return None;
     }
     let containers = if resources.is_null() {
@@ -33,6 +58,9 @@ fn pod_template(values: &Values) -> Option<Json> {
     }
     if !t.tolerations.is_empty() {
         spec["tolerations"] = json!(tolerations(&t.tolerations));
+    }
+    if !affinity.is_empty() {
+        spec["affinity"] = Json::Object(affinity);
     }
     Some(json!({"spec": spec}))
 }
@@ -103,7 +131,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
                     "auth_query": POOLER_AUTH_QUERY,
                     "auth_secret": names.pooler_auth_cert,
                     "parameters": values.pooler.parameters,
-                    "template": pod_template(values),
+                    "template": pod_template(values, name),
                     "service_template": service_template(values),
                     "metrics_tls": values.monitoring.tls.then_some(true),
                 }),

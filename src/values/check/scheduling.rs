@@ -16,7 +16,12 @@ use crate::values::{
 pub(super) fn check(values: &Values, f: &mut Findings) {
     let pg = &values.postgres;
     tolerations(f, "postgres.tolerations", &pg.tolerations);
-    node_affinity(f, &pg.node_affinity);
+    node_affinity(f, "postgres.nodeAffinity", &pg.node_affinity);
+    node_affinity(
+        f,
+        "pooler.template.nodeAffinity",
+        &values.pooler.template.node_affinity,
+    );
     tolerations(
         f,
         "pooler.template.tolerations",
@@ -68,12 +73,12 @@ pub(super) fn tolerations(f: &mut Findings, list: &str, items: &[Toleration]) {
     }
 }
 
-fn node_affinity(f: &mut Findings, affinity: &crate::values::NodeAffinity) {
+fn node_affinity(f: &mut Findings, key: &str, affinity: &crate::values::NodeAffinity) {
     for (i, r) in affinity.required.iter().enumerate() {
-        requirement(f, &format!("postgres.nodeAffinity.required[{i}]"), r);
+        requirement(f, &format!("{key}.required[{i}]"), r);
     }
     for (i, p) in affinity.preferred.iter().enumerate() {
-        let at = format!("postgres.nodeAffinity.preferred[{i}]");
+        let at = format!("{key}.preferred[{i}]");
         if !(1..=100).contains(&p.weight) {
             f.error(
                 &format!("{at}.weight"),

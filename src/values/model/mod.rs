@@ -379,6 +379,11 @@ pub struct PoolerTemplate {
     pub node_selector: BTreeMap<String, String>,
     /// Tolerations of PgBouncer pods (as `postgres.tolerations`).
     pub tolerations: Vec<Toleration>,
+    /// Node affinity of PgBouncer pods (as `postgres.nodeAffinity`).
+    pub node_affinity: NodeAffinity,
+    /// Spread a Pooler's pods over nodes: `preferred`, `required` (a pod stays pending rather
+    /// than share a node), or null for none.
+    pub pod_anti_affinity: Option<AntiAffinity>,
 }
 
 /// What cnpgtp sets in a Pooler's Service.
