@@ -1044,3 +1044,49 @@ fn the_dashboard_fits_a_client_side_apply() {
         assert!(json["panels"].as_array().unwrap().len() >= 6);
     }
 }
+
+/// A delayed replica cluster is always `minApplyDelay` behind: the lag alert adds it, and only
+/// where the delay applies (not on the topology's primary).
+#[test]
+fn the_lag_threshold_allows_for_a_replica_clusters_apply_delay() {
+    let lag = |args: &[&str]| {
+        let mut all = vec![
+            "render",
+            "-f",
+            "values/replica.yaml",
+            "--set",
+            "monitoring.alerts.enabled=true",
+        ];
+        all.extend_from_slice(args);
+        let out = common::cnpgtp(&all).unwrap_or_else(|e| panic!("{}", e.0));
+        let objects = cnpgtp::yaml::large_documents(&out).unwrap();
+        let rule = of_kind(&objects, "PrometheusRule").remove(0);
+        let rules = rule["spec"]["groups"][0]["rules"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let lag = rules
+            .into_iter()
+            .find(|r| r["alert"] == "CnpgtpReplicationLag")
+            .unwrap();
+        lag["expr"]
+            .as_str()
+            .unwrap()
+            .rsplit("> ")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(lag(&[]), "30");
+    assert_eq!(lag(&["--set", "replica.minApplyDelay=1h"]), "3630");
+    // The primary of the topology replays nothing: no delay.
+    assert_eq!(
+        lag(&[
+            "--set",
+            "replica.minApplyDelay=1h",
+            "--set",
+            "replica.primary=billing-dr"
+        ]),
+        "30"
+    );
+}

@@ -133,7 +133,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
                     "parameters": values.pooler.parameters,
                     "template": pod_template(values, name),
                     "service_template": service_template(values),
-                    "metrics_tls": values.monitoring.tls.then_some(true),
+                    "metrics_tls": values.monitoring.pooler_tls.then_some(true),
                 }),
             )
         })

@@ -124,6 +124,17 @@ impl Alert {
     }
 }
 
+/// `replica.minApplyDelay` in seconds when this cluster replays with it (a replica cluster, or a
+/// distributed-topology member that is not the primary), else 0.
+fn apply_delay(values: &crate::values::Values) -> f64 {
+    let r = &values.replica;
+    let replaying = values.replica_active() && r.primary.as_deref() != Some(values.name.as_str());
+    match &r.min_apply_delay {
+        Some(delay) if replaying => go_duration_seconds(delay).unwrap_or_default(),
+        _ => 0.0,
+    }
+}
+
 fn seconds(duration: &str) -> f64 {
     prometheus_duration_seconds(duration).unwrap_or_default()
 }
@@ -170,6 +181,8 @@ pub fn rules(common: &Common, scope: &Scope) -> Vec<Json> {
                 .says(format!("The primary of {ns}/{cluster} changed"), format!("An instance entered or left recovery within {}: a failover or switchover happened. Check why.", a.failover.window)),
         );
     }
+    // A delayed replica cluster (minApplyDelay) is always that far behind, by design.
+    let lag = a.replication_lag.threshold + apply_delay(values);
     alerts.push(
         Alert::new(
             "CnpgtpReplicationLag",
@@ -177,17 +190,17 @@ pub fn rules(common: &Common, scope: &Scope) -> Vec<Json> {
             &a.replication_lag.for_,
             format!(
                 "max by (pod) (cnpg_pg_replication_lag{{{inst}}}) > {}",
-                number(a.replication_lag.threshold)
+                number(lag)
             ),
         )
         .says(
             format!(
                 "Replica {{{{ $labels.pod }}}} of {ns}/{cluster} is more than {} s behind",
-                number(a.replication_lag.threshold)
+                number(lag)
             ),
             format!(
                 "A replica has replayed WAL more than {} s behind the primary.",
-                number(a.replication_lag.threshold)
+                number(lag)
             ),
         ),
     );

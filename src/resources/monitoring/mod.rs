@@ -123,18 +123,24 @@ fn with_monitoring_labels(common: &Common, mut planned: Planned) -> Planned {
 /// The scrape endpoint's fields: HTTPS verified against the server CA when the metrics use
 /// TLS. The name verified is a service name in the server certificate: Prometheus scrapes pod
 /// IPs, and CloudNativePG's own PodMonitors skip verification instead.
-fn endpoint(common: &Common, server_name: &str) -> Json {
+fn endpoint(common: &Common, tls: bool, server_name: &str) -> Json {
     let m = &common.values.monitoring;
     json!({
         "interval": m.pod_monitors.interval,
-        "tls_ca_secret": m.tls.then(|| certs::server_ca_secret(common)),
-        "tls_server_name": m.tls.then_some(server_name),
+        "tls_ca_secret": tls.then(|| certs::server_ca_secret(common)),
+        "tls_server_name": tls.then_some(server_name),
     })
 }
 
 /// A PodMonitor selecting `selector`, with the endpoint fields.
-fn pod_monitor(common: &Common, name: &str, selector: Json, server_name: &str) -> Planned {
-    let mut fields = endpoint(common, server_name);
+fn pod_monitor(
+    common: &Common,
+    name: &str,
+    selector: Json,
+    tls: bool,
+    server_name: &str,
+) -> Planned {
+    let mut fields = endpoint(common, tls, server_name);
     fields["selector"] = selector;
     let planned = common.object(
         "pod-monitor.json",
@@ -154,6 +160,7 @@ fn instance_pod_monitor(common: &Common) -> Planned {
         common,
         &names.cluster,
         json!({"cnpg.io/cluster": names.cluster, "cnpg.io/podRole": "instance"}),
+        common.values.monitoring.tls,
         &names.rw_service,
     )
 }
@@ -165,6 +172,7 @@ fn pooler_pod_monitor(common: &Common, pooler: &str) -> Planned {
         common,
         pooler,
         json!({"cnpg.io/poolerName": pooler, "cnpg.io/podRole": "pooler"}),
+        common.values.monitoring.pooler_tls,
         pooler,
     )
 }

@@ -12,10 +12,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Monitoring {
-    /// Serve the instances' and poolers' metrics over HTTPS with the server certificate
-    /// (`spec.monitoring.tls.enabled` of the Cluster and each Pooler; changing it restarts the
-    /// pods); the PodMonitors then verify it against the server CA.
+    /// Serve the instances' metrics over HTTPS with the server certificate (the Cluster's
+    /// `spec.monitoring.tls.enabled`; changing it restarts the instances); the PodMonitor then
+    /// verifies it against the server CA.
     pub tls: bool,
+    /// The same for the PgBouncer pods (each Pooler's `spec.monitoring.tls.enabled`, new in
+    /// CloudNativePG 1.30: older CRDs refuse the field).
+    pub pooler_tls: bool,
     /// Leave out CloudNativePG's default queries (`spec.monitoring.disableDefaultQueries`); the
     /// CloudNativePG alerts need them.
     pub disable_default_queries: bool,
