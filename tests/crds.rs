@@ -187,15 +187,7 @@ fn run_kubernetes_validate(binary: &std::path::Path, stream: &str) -> (bool, Str
         .unwrap()
         .write_all(stream.as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    common::outcome(&child.wait_with_output().unwrap())
 }
 
 #[test]

@@ -73,15 +73,7 @@ fn write_rules(dir: &tempfile::TempDir, file: &str) -> PathBuf {
 }
 
 fn run(command: &mut Command) -> (bool, String) {
-    let out = command.output().expect("promtool runs");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    common::outcome(&command.output().expect("promtool runs"))
 }
 
 #[test]

@@ -63,3 +63,15 @@ pub fn relative(path: &Path) -> String {
         .display()
         .to_string()
 }
+
+/// A finished process: whether it succeeded, and its stdout then stderr as text.
+pub fn outcome(out: &std::process::Output) -> (bool, String) {
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
