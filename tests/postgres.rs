@@ -155,6 +155,8 @@ struct Rendered {
     certificates: Vec<Certificate>,
     /// The owner's password: the rendered owner Secret's literal value, else one chosen here.
     owner_password: String,
+    /// The rendered `monitoring.customQueries` ConfigMap, as YAML, if any.
+    custom_queries: Option<String>,
 }
 
 impl Rendered {
@@ -265,12 +267,16 @@ fn render(file: &Path, major: Option<u32>) -> Result<Rendered, String> {
     let mut poolers = Vec::new();
     let mut certificates = Vec::new();
     let mut secrets = Vec::new();
+    let mut custom_queries = None;
     for manifest in manifests {
         match manifest.object {
             Object::Cluster(c) => clusters.push(c),
             Object::Pooler(p) => poolers.push(p),
             Object::Certificate(c) => certificates.push(c),
             Object::Secret(s) => secrets.push(s),
+            Object::ConfigMap(c) if c.data.as_ref().is_some_and(|d| d.contains_key("queries")) => {
+                custom_queries = Some(cnpgtp::yaml::object_to_string(&c)?);
+            }
             _ => {}
         }
     }
@@ -313,6 +319,7 @@ fn render(file: &Path, major: Option<u32>) -> Result<Rendered, String> {
         poolers,
         certificates,
         owner_password,
+        custom_queries,
     })
 }
 
@@ -2324,5 +2331,32 @@ fn cnpg_default_monitoring_queries_run_on_every_major() {
             never.is_empty(),
             "these default monitoring queries ran on no PostgreSQL major 15-18: {never:?}"
         );
+    }
+}
+
+/// The queries cnpgtp renders from `monitoring.customQueries` (tests/pg-values/analytics.yaml)
+/// are in a format CloudNativePG reads, and run as its exporter on every major, like the
+/// default ones: the same parser, runner and checks.
+#[test]
+fn rendered_custom_queries_run_on_every_major() {
+    let runs = std::sync::Mutex::new(MonitoringRuns::default());
+    let rendered_some = std::sync::atomic::AtomicBool::new(false);
+    for_each_case("rendered custom monitoring queries", |case, r, env| {
+        let Some(text) = &r.custom_queries else {
+            return Ok(());
+        };
+        rendered_some.store(true, std::sync::atomic::Ordering::Relaxed);
+        let queries = cnpg_metrics::parse_queries(text)?;
+        run_monitoring_queries(&queries, case, r, env, &runs)
+    });
+    if suite().is_some() {
+        assert!(
+            rendered_some.into_inner(),
+            "no values file of the suite renders monitoring.customQueries"
+        );
+        let runs = runs
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        assert!(!runs.ran.is_empty(), "no custom query ran");
     }
 }
