@@ -15,6 +15,7 @@ mod images;
 mod metadata;
 mod monitoring;
 mod names;
+mod network;
 mod parameters;
 mod patches;
 mod pooler;
@@ -354,6 +355,7 @@ pub(super) fn domain(values: &Values, tree: &Tree) -> (Vec<Problem>, Vec<Problem
     recovery::check(values, &mut f);
     patches::check(values, &mut f);
     monitoring::check(values, &mut f);
+    network::check(values, &mut f);
     for list in [&mut f.errors, &mut f.warnings] {
         list.sort_by_key(|p| {
             p.origin
