@@ -77,10 +77,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
         instances.push(rule(applications.clone(), &[POSTGRES]));
     }
     if scraped {
-        instances.push(rule(
-            vec![peer_pods(&np.monitoring)],
-            &[INSTANCE_METRICS],
-        ));
+        instances.push(rule(vec![peer_pods(&np.monitoring)], &[INSTANCE_METRICS]));
     }
     let instance_pods = json!({"matchLabels": {
         "cnpg.io/cluster": names.cluster, "cnpg.io/podRole": "instance",
