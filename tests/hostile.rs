@@ -1821,16 +1821,9 @@ const MAP_ENTRIES: &[(&str, &str, &str)] = &[
     ("monitoring.dashboard.labels", "grafana_dashboard", "1"),
     ("monitoring.labels", "release", "monitoring"),
     ("networkPolicy.applications.from.podLabels", "app", "api"),
-    (
-        "networkPolicy.monitoring.podLabels",
-        "app.kubernetes.io/name",
-        "prometheus",
-    ),
-    (
-        "networkPolicy.operator.podLabels",
-        "app.kubernetes.io/name",
-        "cloudnative-pg",
-    ),
+    // Keys without dots: `--set` splits its path at them.
+    ("networkPolicy.monitoring.podLabels", "app", "prometheus"),
+    ("networkPolicy.operator.podLabels", "app", "cloudnative-pg"),
     (
         "networkPolicy.teleport.podLabels",
         "app",
