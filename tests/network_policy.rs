@@ -117,7 +117,7 @@ fn port_matches(ports: Option<&Json>, port: u16) -> bool {
 fn selects_for_ingress(policy: &Json, destination: &Pod) -> bool {
     let types = policy["spec"]["policyTypes"]
         .as_array()
-        .map_or(true, |t| t.iter().any(|t| t == "Ingress"));
+        .is_none_or(|t| t.iter().any(|t| t == "Ingress"));
     policy["metadata"]["namespace"] == destination.namespace
         && types
         && selects(&policy["spec"]["podSelector"], &destination.labels)
@@ -149,6 +149,8 @@ fn allowed(policies: &[Json], source: &Pod, destination: &Pod, port: u16) -> boo
 // ---------------------------------------------------------------------------------------------
 // The evaluator against hand-written policies
 
+/// Takes its JSON by value: every caller writes it inline.
+#[allow(clippy::needless_pass_by_value)]
 fn policy(namespace: &str, selector: Json, ingress: Json) -> Json {
     json!({"metadata": {"name": "p", "namespace": namespace},
         "spec": {"podSelector": selector, "policyTypes": ["Ingress"], "ingress": ingress}})
@@ -270,7 +272,7 @@ fn assert_table(policies: &[Json], cases: &[Case]) {
             "no denial in the table needs policy {name}"
         );
         let rules = policy["spec"]["ingress"].as_array().unwrap();
-        for r in 0..rules.len() {
+        for (r, rule) in rules.iter().enumerate() {
             let mut without = policies.to_vec();
             without[p]["spec"]["ingress"]
                 .as_array_mut()
@@ -278,8 +280,7 @@ fn assert_table(policies: &[Json], cases: &[Case]) {
                 .remove(r);
             assert!(
                 !failures(&without, cases).is_empty(),
-                "no allowed case in the table needs rule {r} of {name}: {}",
-                rules[r]
+                "no allowed case in the table needs rule {r} of {name}: {rule}"
             );
         }
     }

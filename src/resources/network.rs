@@ -56,28 +56,28 @@ pub fn plan(common: &Common) -> Vec<Planned> {
 
     let mut instances = vec![
         rule(
-            vec![json!({"podSelector": {
+            &[json!({"podSelector": {
                 "matchLabels": {"cnpg.io/cluster": names.cluster},
                 "matchExpressions": [{"key": "cnpg.io/podRole", "operator": "NotIn", "values": ["pooler"]}],
             }})],
             &[POSTGRES, STATUS],
         ),
-        rule(vec![peer_pods(&np.operator)], &[POSTGRES, STATUS]),
+        rule(&[peer_pods(&np.operator)], &[POSTGRES, STATUS]),
     ];
     if !pooler_names.is_empty() {
         instances.push(rule(
-            vec![json!({"podSelector": {"matchExpressions": [
+            &[json!({"podSelector": {"matchExpressions": [
                 {"key": "cnpg.io/poolerName", "operator": "In", "values": pooler_names},
             ]}})],
             &[POSTGRES],
         ));
     }
-    instances.push(rule(vec![teleport_peer(values)], &[POSTGRES]));
+    instances.push(rule(&[teleport_peer(values)], &[POSTGRES]));
     if !applications.is_empty() && (np.applications.direct || pooler_names.is_empty()) {
-        instances.push(rule(applications.clone(), &[POSTGRES]));
+        instances.push(rule(&applications, &[POSTGRES]));
     }
     if scraped {
-        instances.push(rule(vec![peer_pods(&np.monitoring)], &[INSTANCE_METRICS]));
+        instances.push(rule(&[peer_pods(&np.monitoring)], &[INSTANCE_METRICS]));
     }
     let instance_pods = json!({"matchLabels": {
         "cnpg.io/cluster": names.cluster, "cnpg.io/podRole": "instance",
@@ -85,26 +85,26 @@ pub fn plan(common: &Common) -> Vec<Planned> {
     let mut planned = vec![policy(
         common,
         &names.instances_policy,
-        instance_pods,
-        instances,
+        &instance_pods,
+        &instances,
     )];
     for name in &pooler_names {
         let mut rules = Vec::new();
         if !applications.is_empty() {
-            rules.push(rule(applications.clone(), &[POSTGRES]));
+            rules.push(rule(&applications, &[POSTGRES]));
         }
         if scraped {
-            rules.push(rule(vec![peer_pods(&np.monitoring)], &[POOLER_METRICS]));
+            rules.push(rule(&[peer_pods(&np.monitoring)], &[POOLER_METRICS]));
         }
         // No rule at all still isolates the pods: nobody may connect, which is what an empty
         // `applications.from` says (the values checks warn about it).
         let pods = json!({"matchLabels": {"cnpg.io/poolerName": name}});
-        planned.push(policy(common, name, pods, rules));
+        planned.push(policy(common, name, &pods, &rules));
     }
     planned
 }
 
-fn policy(common: &Common, name: &str, pod_selector: Json, ingress: Vec<Json>) -> Planned {
+fn policy(common: &Common, name: &str, pod_selector: &Json, ingress: &[Json]) -> Planned {
     common.object(
         "network-policy.json",
         Kind::NetworkPolicy,
@@ -114,7 +114,7 @@ fn policy(common: &Common, name: &str, pod_selector: Json, ingress: Vec<Json>) -
     )
 }
 
-fn rule(from: Vec<Json>, ports: &[u16]) -> Json {
+fn rule(from: &[Json], ports: &[u16]) -> Json {
     let ports: Vec<Json> = ports
         .iter()
         .map(|port| json!({"protocol": "TCP", "port": port}))
