@@ -515,3 +515,32 @@ fn the_defaults_render_no_policy() {
     let out = common::cnpgtp(&["render"]).unwrap();
     assert!(!out.contains("kind: NetworkPolicy"));
 }
+
+/// Poolers no application may reach draw a warning; a Teleport-only database without poolers
+/// (what cnpgtp is for) and one with applications do not.
+#[test]
+fn poolers_without_applications_draw_a_warning() {
+    let warnings = |settings: &[&str]| {
+        let overrides = settings.iter().map(|s| cnpgtp::values::Override::Set {
+            argument: (*s).to_string(),
+            typed: true,
+        });
+        let mut all = vec![cnpgtp::values::Override::Set {
+            argument: "networkPolicy.enabled=true".into(),
+            typed: true,
+        }];
+        all.extend(overrides);
+        let loaded = cnpgtp::values::load(&[], &all).expect("valid values");
+        loaded
+            .warnings
+            .iter()
+            .map(ToString::to_string)
+            .filter(|w| w.contains("networkPolicy"))
+            .collect::<Vec<_>>()
+    };
+    let with_poolers = warnings(&[]);
+    assert_eq!(with_poolers.len(), 1, "{with_poolers:?}");
+    assert!(with_poolers[0].contains("the poolers admit nobody"));
+    assert!(warnings(&["pooler.enabled=false"]).is_empty());
+    assert!(warnings(&["networkPolicy.applications.from[0].namespace=web"]).is_empty());
+}
