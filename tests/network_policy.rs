@@ -517,9 +517,9 @@ fn the_defaults_render_no_policy() {
 }
 
 /// Poolers no application may reach draw a warning; a Teleport-only database without poolers
-/// (what cnpgtp is for) and one with applications do not.
+/// (what cnpgtp is for) and one with applications do not. So do Teleport sources in agent mode.
 #[test]
-fn poolers_without_applications_draw_a_warning() {
+fn unreachable_poolers_and_unused_teleport_sources_draw_warnings() {
     let warnings = |settings: &[&str]| {
         let overrides = settings.iter().map(|s| cnpgtp::values::Override::Set {
             argument: (*s).to_string(),
@@ -543,4 +543,23 @@ fn poolers_without_applications_draw_a_warning() {
     assert!(with_poolers[0].contains("the poolers admit nobody"));
     assert!(warnings(&["pooler.enabled=false"]).is_empty());
     assert!(warnings(&["networkPolicy.applications.from[0].namespace=web"]).is_empty());
+    // In agent mode the policy admits the rendered agent: Teleport keys written there are unused.
+    let agent = [
+        "pooler.enabled=false",
+        "teleport.registration=agent",
+        "teleport.proxyAddress=teleport.example.com:443",
+    ];
+    assert!(warnings(&agent).is_empty());
+    for written in [
+        "networkPolicy.teleport.namespace=teleport-agents",
+        "networkPolicy.teleport.podLabels.app=teleport",
+    ] {
+        let key = written.split_once('=').unwrap().0;
+        let found = warnings(&[&agent[..], &[written]].concat());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains(key) && found[0].contains("unused"),
+            "{found:?}"
+        );
+    }
 }

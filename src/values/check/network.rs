@@ -3,14 +3,16 @@
 //! The API server accepts a selector only with valid label keys and values, and a namespace
 //! name that is no DNS label matches no namespace at all: the policy would apply and silently
 //! admit nobody. An application entry with neither a namespace nor labels would admit every pod
-//! of the database's namespace, which nobody writes on purpose, so it is refused.
+//! of the database's namespace, which nobody writes on purpose, so it is refused. Warnings:
+//! poolers no application may reach, and Teleport sources written for agent mode, which admits
+//! the rendered agent instead.
 
 use std::collections::BTreeMap;
 
 use super::Findings;
 use super::syntax::{is_label_key, is_label_value};
 use crate::naming::is_dns_label;
-use crate::values::Values;
+use crate::values::{Registration, Values};
 
 pub(super) fn check(values: &Values, f: &mut Findings) {
     let np = &values.network_policy;
@@ -34,6 +36,22 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
                 "names neither a namespace nor pod labels: it would admit every pod of the database's namespace",
                 "give `namespace` (every pod of it), `podLabels` (those pods of the database's namespace), or both",
             );
+        }
+    }
+    // The rendered agent is the only Teleport service of these databases in agent mode.
+    if np.enabled && values.teleport.registration == Registration::Agent {
+        const UNUSED: &str =
+            "unused with teleport.registration: agent: the policy admits the rendered agent's pods";
+        const FIX: &str = "remove it, or register through another Teleport service (registration operator, job or none)";
+        let namespace = "networkPolicy.teleport.namespace";
+        if !f.is_default(namespace) {
+            f.warn(namespace, UNUSED, FIX);
+        }
+        let labels = "networkPolicy.teleport.podLabels";
+        for key in np.teleport.pod_labels.keys() {
+            if !f.is_default_entry(labels, key) {
+                f.warn_key(labels, key, UNUSED, FIX);
+            }
         }
     }
     // Without applications a database is reached through Teleport only, which is a deployment
