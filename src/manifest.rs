@@ -3,6 +3,7 @@
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -31,6 +32,8 @@ pub enum Kind {
     ConfigMap,
     Role,
     RoleBinding,
+    /// With the inputs: in place before any pod it admits traffic to starts.
+    NetworkPolicy,
     Issuer,
     Certificate,
     SecretStore,
@@ -59,6 +62,7 @@ impl Kind {
         Kind::ConfigMap,
         Kind::Role,
         Kind::RoleBinding,
+        Kind::NetworkPolicy,
         Kind::Issuer,
         Kind::Certificate,
         Kind::SecretStore,
@@ -91,6 +95,7 @@ impl Kind {
             Kind::ConfigMap => "ConfigMap",
             Kind::Role => "Role",
             Kind::RoleBinding => "RoleBinding",
+            Kind::NetworkPolicy => "NetworkPolicy",
             Kind::Issuer => "Issuer",
             Kind::Certificate => "Certificate",
             Kind::SecretStore => "SecretStore",
@@ -121,6 +126,7 @@ pub enum Object {
     ConfigMap(ConfigMap),
     Role(Role),
     RoleBinding(RoleBinding),
+    NetworkPolicy(NetworkPolicy),
     Issuer(Issuer),
     Certificate(Certificate),
     SecretStore(SecretStore),
@@ -202,6 +208,7 @@ macro_rules! dispatch {
             Object::ConfigMap($inner) => $body,
             Object::Role($inner) => $body,
             Object::RoleBinding($inner) => $body,
+            Object::NetworkPolicy($inner) => $body,
             Object::Issuer($inner) => $body,
             Object::Certificate($inner) => $body,
             Object::SecretStore($inner) => $body,
@@ -248,6 +255,7 @@ impl Object {
             Kind::ConfigMap => Object::ConfigMap(typed(text)?),
             Kind::Role => Object::Role(typed(text)?),
             Kind::RoleBinding => Object::RoleBinding(typed(text)?),
+            Kind::NetworkPolicy => Object::NetworkPolicy(typed(text)?),
             Kind::Issuer => Object::Issuer(typed(text)?),
             Kind::Certificate => Object::Certificate(typed(text)?),
             Kind::SecretStore => Object::SecretStore(typed(text)?),

@@ -45,6 +45,8 @@ pub struct Names {
     pub monitoring_queries: String,
     pub alert_rules: String,
     pub dashboard: String,
+    /// The NetworkPolicy of the instances (each Pooler's has the Pooler's name).
+    pub instances_policy: String,
 }
 
 impl Names {
@@ -81,6 +83,7 @@ impl Names {
             monitoring_queries: n("monitoring-queries"),
             alert_rules: n("alerts"),
             dashboard: n("dashboard"),
+            instances_policy: n("instances"),
         }
     }
 
@@ -114,6 +117,7 @@ impl Names {
             &self.monitoring_queries,
             &self.alert_rules,
             &self.dashboard,
+            &self.instances_policy,
         ]
     }
 

@@ -1135,6 +1135,10 @@ fn context(name: &str) -> Json {
             "customQueries": {"q1": {"query": "SELECT 1 AS one", "metrics": [{"one": {"usage": "GAUGE", "description": "One"}}]}},
             "customQueriesConfigMaps": [{"name": "extra-queries", "key": "queries"}],
         }}),
+        // Every source of the NetworkPolicies: one application entry, and PodMonitors so the
+        // metrics ports are opened to the monitoring namespace.
+        "netpol" => json!({"monitoring": {"podMonitors": {"enabled": true}},
+            "networkPolicy": {"enabled": true, "applications": {"from": [{"podLabels": {"app": "api"}}]}}}),
         // A merge patch of the Cluster: the target fields are the strings under test.
         "patch" => json!({"patches": [{"target": {"kind": "Cluster", "name": "appdb"},
             "merge": {"metadata": {"annotations": {"example.com/owner": "team-a"}}}}]}),
@@ -1255,6 +1259,62 @@ const FIELDS: &[(&str, &str, &str)] = &[
     ("labels.*", "", "blue"),
     ("name", "", "orders"),
     ("namespace", "", "shop"),
+    (
+        "networkPolicy.applications.from[].namespace",
+        "netpol",
+        "billing-app",
+    ),
+    (
+        "networkPolicy.applications.from[].podLabels.<key>",
+        "netpol",
+        "tier",
+    ),
+    (
+        "networkPolicy.applications.from[].podLabels.*",
+        "netpol",
+        "billing-api",
+    ),
+    (
+        "networkPolicy.monitoring.namespace",
+        "netpol",
+        "observability",
+    ),
+    (
+        "networkPolicy.monitoring.podLabels.<key>",
+        "netpol",
+        "release",
+    ),
+    (
+        "networkPolicy.monitoring.podLabels.*",
+        "netpol",
+        "prometheus",
+    ),
+    (
+        "networkPolicy.operator.namespace",
+        "netpol",
+        "postgres-operator",
+    ),
+    (
+        "networkPolicy.operator.podLabels.<key>",
+        "netpol",
+        "control-plane",
+    ),
+    ("networkPolicy.operator.podLabels.*", "netpol", "cnpg"),
+    (
+        "networkPolicy.teleport.namespace",
+        "netpol",
+        "teleport-agents",
+    ),
+    (
+        "networkPolicy.teleport.podLabels.<key>",
+        "netpol",
+        "component",
+    ),
+    (
+        "networkPolicy.teleport.podLabels.*",
+        "netpol",
+        "teleport-kube-agent",
+    ),
     ("monitoring.alerts.certificates.for", "monitoring", "15m"),
     ("monitoring.alerts.clientCaBundle.for", "monitoring", "15m"),
     ("monitoring.alerts.connections.for", "monitoring", "15m"),
@@ -1856,6 +1916,15 @@ const MAP_ENTRIES: &[(&str, &str, &str)] = &[
     ("monitoring.alerts.labels", "team", "payments"),
     ("monitoring.dashboard.labels", "grafana_dashboard", "1"),
     ("monitoring.labels", "release", "monitoring"),
+    ("networkPolicy.applications.from.podLabels", "app", "api"),
+    // Keys without dots: `--set` splits its path at them.
+    ("networkPolicy.monitoring.podLabels", "app", "prometheus"),
+    ("networkPolicy.operator.podLabels", "app", "cloudnative-pg"),
+    (
+        "networkPolicy.teleport.podLabels",
+        "app",
+        "teleport-kube-agent",
+    ),
     ("pooler.parameters", "server_check_query", "select 1"),
     ("pooler.serviceTemplate.metadata.annotations", "lb", "nlb"),
     (

@@ -37,6 +37,9 @@ const RESOURCE_EDGES: &[(&str, &str)] = &[
     ("cnpg", "monitoring"),
     ("monitoring", "ca_bundle"),
     ("monitoring", "certs"),
+    // The policies admit the pods the Poolers and the Teleport agent run.
+    ("network", "pooler"),
+    ("network", "teleport"),
     ("pooler", "certs"),
     ("pooler", "cnpg"),
     ("teleport", "certs"),

@@ -97,6 +97,7 @@ core_typed!(
     k8s_openapi::api::core::v1::ConfigMap,
     k8s_openapi::api::rbac::v1::Role,
     k8s_openapi::api::rbac::v1::RoleBinding,
+    k8s_openapi::api::networking::v1::NetworkPolicy,
     k8s_openapi::api::apps::v1::Deployment,
     k8s_openapi::api::batch::v1::Job,
     k8s_openapi::api::policy::v1::PodDisruptionBudget

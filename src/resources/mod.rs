@@ -3,13 +3,15 @@
 //! Each module turns the validated values into `Planned` objects for its part of the stack;
 //! `plan` composes them in apply order and gives each its ArgoCD sync wave. Modules import only
 //! the layers below (`plan`, `values`, `naming`, `manifest`) and, within this folder, `certs`
-//! (the TLS chain every other part points at) and `cnpg` (the Cluster the pooler attaches to).
+//! (the TLS chain every other part points at) and `cnpg` (the Cluster the pooler attaches to);
+//! `network` reads the pods `pooler` and `teleport` create, to admit them.
 
 pub mod backup;
 pub mod ca_bundle;
 pub mod certs;
 pub mod cnpg;
 pub mod monitoring;
+pub mod network;
 pub mod pooler;
 pub mod teleport;
 
@@ -26,6 +28,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
     planned.extend(backup::plan(common));
     planned.extend(pooler::plan(common));
     planned.extend(teleport::plan(common));
+    planned.extend(network::plan(common));
     let monitoring = monitoring::plan(common, &planned);
     planned.extend(monitoring);
     let mut planned: Vec<Planned> = planned.into_iter().map(with_sync_wave).collect();
@@ -34,16 +37,19 @@ pub fn plan(common: &Common) -> Vec<Planned> {
 }
 
 /// ArgoCD applies waves in order and waits for each to be healthy, so a wave per layer makes a
-/// sync converge: inputs (Secrets, RBAC), issuers, certificates and the CA bundle, the Cluster,
+/// sync converge: inputs (Secrets, RBAC, NetworkPolicies), issuers, certificates and the CA bundle, the Cluster,
 /// then what needs a running Cluster (poolers, Teleport registration). Hook Jobs run in their own
 /// phase and get no wave. `kubectl apply` ignores the annotation; the output order is the same.
 fn sync_wave(kind: Kind, component: &str) -> Option<i32> {
     let late = component == "teleport";
     Some(match kind {
         Kind::Job | Kind::Other => return None,
-        Kind::ServiceAccount | Kind::Secret | Kind::ConfigMap | Kind::Role | Kind::RoleBinding => {
-            -4
-        }
+        Kind::ServiceAccount
+        | Kind::Secret
+        | Kind::ConfigMap
+        | Kind::Role
+        | Kind::RoleBinding
+        | Kind::NetworkPolicy => -4,
         Kind::Issuer => -3,
         Kind::Certificate | Kind::SecretStore => -2,
         Kind::Deployment if late => 2,

@@ -10,6 +10,7 @@
 //! only a single replica gets one (a fixed name, and `Recreate` so two pods never share it),
 //! and with more replicas each pod keeps its state in an emptyDir and joins again on start.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde_json::{Value as Json, json};
@@ -139,7 +140,7 @@ pub(super) fn plan(common: &Common) -> Vec<Planned> {
     } else {
         "RollingUpdate"
     };
-    let selector = json!({"app.kubernetes.io/instance": values.name, "app.kubernetes.io/component": "teleport-agent"});
+    let selector = json!(agent_selector(values));
     planned.push(common.object(
         "deployment.json",
         Kind::Deployment,
@@ -164,6 +165,18 @@ pub(super) fn plan(common: &Common) -> Vec<Planned> {
         }),
     ));
     planned
+}
+
+/// Labels that select the agent's pods: the Deployment's selector, and what the NetworkPolicy
+/// admits to the instances.
+pub fn agent_selector(values: &Values) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app.kubernetes.io/instance".into(), values.name.clone()),
+        (
+            "app.kubernetes.io/component".into(),
+            "teleport-agent".into(),
+        ),
+    ])
 }
 
 /// The agent's diagnostics port (`diag_addr`), where the probes ask.

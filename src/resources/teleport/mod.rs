@@ -34,7 +34,7 @@ mod token;
 use crate::plan::{Common, Planned};
 use crate::values::{Registration, Values};
 
-pub use agent::agent_values;
+pub use agent::{agent_selector, agent_values};
 pub use job::EMBED_CA_SCRIPT;
 pub use role::{Access, DENIED_DATABASE_USERS, role_documents};
 pub use token::{JoinToken, join_token, token_documents};

@@ -15,6 +15,7 @@ mod images;
 mod metadata;
 mod monitoring;
 mod names;
+mod network;
 mod parameters;
 mod patches;
 mod pooler;
@@ -315,6 +316,30 @@ impl Findings<'_> {
         *origin_of(self.tree, &KeyPath::parse(path).0).source == *super::DEFAULTS_NAME
     }
 
+    /// Whether the entry `key` of the map at `map` comes from the embedded defaults (a map's
+    /// own origin is where it was first written, so entries are asked one by one).
+    fn is_default_entry(&self, map: &str, key: &str) -> bool {
+        let path = KeyPath::parse(map).key(key);
+        *origin_of(self.tree, &path.0).source == *super::DEFAULTS_NAME
+    }
+
+    /// A warning about the entry `key` of the map at `map` (see `error_key`).
+    fn warn_key(
+        &mut self,
+        map: &str,
+        key: &str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        let path = KeyPath::parse(map).key(key);
+        self.warnings.push(Problem::new(
+            Some(origin_of(self.tree, &path.0)),
+            path,
+            message,
+            fix,
+        ));
+    }
+
     fn warn(&mut self, path: &str, message: impl Into<String>, fix: impl Into<String>) {
         let path = KeyPath::parse(path);
         self.warnings.push(Problem::new(
@@ -356,6 +381,7 @@ pub(super) fn domain(values: &Values, tree: &Tree) -> (Vec<Problem>, Vec<Problem
     recovery::check(values, &mut f);
     patches::check(values, &mut f);
     monitoring::check(values, &mut f);
+    network::check(values, &mut f);
     for list in [&mut f.errors, &mut f.warnings] {
         list.sort_by_key(|p| {
             p.origin

@@ -11,6 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 mod backup;
 mod monitoring;
+mod network;
 mod patches;
 mod scheduling;
 mod services;
@@ -19,6 +20,7 @@ mod tls;
 
 pub use backup::*;
 pub use monitoring::*;
+pub use network::*;
 pub use patches::*;
 pub use scheduling::*;
 pub use services::*;
@@ -64,6 +66,8 @@ pub struct Values {
     pub deletion_protection: DeletionProtection,
     /// Metrics, PodMonitors, alerts and a dashboard.
     pub monitoring: Monitoring,
+    /// NetworkPolicies admitting only the named sources to the instances and poolers.
+    pub network_policy: NetworkPolicy,
     /// Patches of rendered objects (the escape hatch for fields cnpgtp has no key for).
     pub patches: Vec<Patch>,
     /// Whole manifests rendered beside the rest (namespace defaulted).
