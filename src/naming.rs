@@ -122,6 +122,12 @@ impl Names {
         format!("{}-{member}-store", self.cluster)
     }
 
+    /// The CloudNativePG Database object of the extra database `database` (a SQL identifier, so
+    /// `_` is the one character a DNS name cannot hold).
+    pub fn database(&self, database: &str) -> String {
+        format!("{}-{}", self.cluster, database.replace('_', "-"))
+    }
+
     /// The credentials Secret rendered for `member_store(member)`.
     pub fn member_credentials(&self, member: &str) -> String {
         format!("{}-{member}-credentials", self.cluster)

@@ -9,6 +9,7 @@ pub mod backup;
 pub mod ca_bundle;
 pub mod certs;
 pub mod cnpg;
+pub mod databases;
 pub mod monitoring;
 pub mod pooler;
 pub mod teleport;
@@ -23,6 +24,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
     planned.extend(certs::plan(common));
     planned.extend(ca_bundle::plan(common));
     planned.extend(cnpg::plan(common));
+    planned.extend(databases::plan(common));
     planned.extend(backup::plan(common));
     planned.extend(pooler::plan(common));
     planned.extend(teleport::plan(common));
@@ -51,6 +53,8 @@ fn sync_wave(kind: Kind, component: &str) -> Option<i32> {
         Kind::ObjectStore => -1,
         Kind::Cluster => 0,
         Kind::ScheduledBackup | Kind::PodMonitor | Kind::PrometheusRule => 1,
+        // Reconciled by the running Cluster's primary; before Teleport offers them (wave 2).
+        Kind::Database => 1,
         Kind::Pooler | Kind::PodDisruptionBudget => 1,
         // Before the agent (wave 2) joins with it; hook Jobs run after every wave.
         Kind::TeleportProvisionToken => 1,

@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
 mod backup;
+mod databases;
 mod monitoring;
 mod patches;
 mod scheduling;
@@ -17,6 +18,7 @@ mod teleport;
 mod tls;
 
 pub use backup::*;
+pub use databases::*;
 pub use monitoring::*;
 pub use patches::*;
 pub use scheduling::*;
@@ -40,6 +42,9 @@ pub struct Values {
     pub postgres: Postgres,
     /// The application database created at bootstrap.
     pub database: Database,
+    /// Databases besides the bootstrap one, created by CloudNativePG's Database controller and
+    /// reachable through Teleport like the bootstrap database.
+    pub databases: Vec<ExtraDatabase>,
     /// The two Teleport login roles (certificate-only).
     pub access: Access,
     /// Extra roles managed by CloudNativePG.
