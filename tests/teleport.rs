@@ -778,7 +778,7 @@ fn extra_databases_reach_every_teleport_role_and_the_teleport_users_pg_hba_rules
         }
     }
     let rendered_objects = objects_of(file);
-    let rendered = of_kind(&rendered_objects, "TeleportRoleV7");
+    let rendered = of_kind(&rendered_objects, "TeleportRoleV8");
     assert_eq!(rendered.len(), 2);
     for role in rendered {
         assert_eq!(role["spec"]["allow"]["db_names"], want, "{role}");
