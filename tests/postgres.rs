@@ -2354,20 +2354,17 @@ fn cnpg_default_monitoring_queries_run_on_every_major() {
 /// present extension, under `search_path "$user", public` as the controller sets it.
 fn create_like_the_database_controller(env: &Env, database: &Database) -> Result<(), String> {
     let spec = &database.spec;
-    let mut create = format!(
-        "CREATE DATABASE {} OWNER {}",
-        ident(&spec.name),
-        ident(&spec.owner)
-    );
+    let mut clauses = vec![
+        format!("CREATE DATABASE {}", ident(&spec.name)),
+        format!("OWNER {}", ident(&spec.owner)),
+    ];
     if let Some(template) = &spec.template {
-        create.push_str(&format!(" TEMPLATE {}", ident(template)));
+        clauses.push(format!("TEMPLATE {}", ident(template)));
     }
-    create.push_str(&format!(
-        " ENCODING {} LC_COLLATE {} LC_CTYPE {}",
-        ident(&spec.encoding),
-        ident(&spec.locale_collate),
-        ident(&spec.locale_c_type)
-    ));
+    clauses.push(format!("ENCODING {}", ident(&spec.encoding)));
+    clauses.push(format!("LC_COLLATE {}", ident(&spec.locale_collate)));
+    clauses.push(format!("LC_CTYPE {}", ident(&spec.locale_c_type)));
+    let create = clauses.join(" ");
     env.instance
         .superuser_session("postgres", &[&create])
         .map_err(|e| format!("{create}: {e}"))?;
@@ -2382,13 +2379,14 @@ fn create_like_the_database_controller(env: &Env, database: &Database) -> Result
             .map_err(|e| format!("{sql}: {e}"))?;
     }
     for extension in spec.extensions.iter().filter(|e| e.ensure == "present") {
-        let mut sql = format!("CREATE EXTENSION {}", ident(&extension.name));
+        let mut clauses = vec![format!("CREATE EXTENSION {}", ident(&extension.name))];
         if let Some(version) = &extension.version {
-            sql.push_str(&format!(" VERSION {}", ident(version)));
+            clauses.push(format!("VERSION {}", ident(version)));
         }
         if let Some(schema) = &extension.schema {
-            sql.push_str(&format!(" SCHEMA {}", ident(schema)));
+            clauses.push(format!("SCHEMA {}", ident(schema)));
         }
+        let sql = clauses.join(" ");
         env.instance
             .superuser_session(&spec.name, &[r#"SET search_path TO "$user", public"#, &sql])
             .map_err(|e| format!("{sql}: {e}"))?;
