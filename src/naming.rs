@@ -175,6 +175,13 @@ mod tests {
     }
 
     #[test]
+    fn database_objects_are_named_after_cluster_and_database() {
+        let names = Names::new("db");
+        assert_eq!(names.database("app_events"), "db-app-events");
+        assert_eq!(names.database("reports"), "db-reports");
+    }
+
+    #[test]
     fn derived_names_are_distinct_per_kind() {
         let names = Names::new("db");
         let mut all = names.all();

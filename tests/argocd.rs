@@ -260,6 +260,30 @@ fn sync_waves_order_inputs_certificates_cluster_then_consumers() {
     assert!(wave("ExternalSecret") < wave("Cluster"));
     assert!(wave("Cluster") < wave("Pooler"));
     assert!(wave("Cluster") < wave("TeleportDatabaseV3"));
+    // The extra databases: after the Cluster whose primary creates them, before the Teleport
+    // roles that offer them.
+    let with_databases = cnpgtp::yaml::large_documents(
+        &common::cnpgtp(&["render", "-f", "tests/inputs/ok-databases.yaml"]).unwrap(),
+    )
+    .unwrap();
+    let waves = |kind: &str| -> Vec<i64> {
+        with_databases
+            .iter()
+            .filter(|d| d["kind"] == kind)
+            .map(|d| {
+                d["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]
+                    .as_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let (cluster, roles) = (waves("Cluster")[0], waves("TeleportRoleV8"));
+    assert_eq!(waves("Database").len(), 3);
+    for database in waves("Database") {
+        assert!(cluster < database && roles.iter().all(|r| database < *r));
+    }
     // No long-lived object is a hook (ArgoCD would prune it).
     for d in &docs {
         if d["kind"] != "Job" {
