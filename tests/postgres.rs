@@ -98,7 +98,8 @@
 //!    the owner in with its password;
 //! 8. at least three values files with different database names, owners and Teleport role names
 //!    are covered;
-//! 9. the rendered initdb locales exist in the rendered image flavour;
+//! 9. the rendered initdb locales, and the extra databases', exist in the rendered image
+//!    flavour;
 //! 10. with automatic user provisioning (`tests/pg-values/autousers.yaml`, rendered for each
 //!     server's major), Teleport's own procedures from `../shared/teleport-sql/`, run as the
 //!     certificate-authenticated admin the way Teleport runs them, provision users that log in by
@@ -1977,14 +1978,26 @@ fn rendered_locales_exist_in_the_rendered_image() {
             .initdb
             .as_ref()
             .expect("an initdb bootstrap");
-        for (field, locale) in [
-            ("localeCollate", &initdb.locale_collate),
-            ("localeCType", &initdb.locale_c_type),
-        ] {
+        // initdb's, and those CREATE DATABASE gets for each extra database.
+        let mut locales = vec![
+            ("initdb.localeCollate".to_string(), &initdb.locale_collate),
+            ("initdb.localeCType".to_string(), &initdb.locale_c_type),
+        ];
+        for d in &r.databases {
+            locales.push((
+                format!("Database {}: localeCollate", d.spec.name),
+                &d.spec.locale_collate,
+            ));
+            locales.push((
+                format!("Database {}: localeCType", d.spec.name),
+                &d.spec.locale_c_type,
+            ));
+        }
+        for (field, locale) in locales {
             let normalized = pg::normalize_locale(locale).to_lowercase();
             if !["c", "posix", "c.utf8"].contains(&normalized.as_str()) {
                 failures.push(format!(
-                    "{}: initdb.{field} = {locale}, but the image {image} (minimal flavour) only has C, POSIX and C.UTF-8; \
+                    "{}: {field} = {locale}, but the image {image} (minimal flavour) only has C, POSIX and C.UTF-8; \
                      use postgres.imageFlavour: standard or a C locale",
                     file.display()
                 ));
