@@ -424,6 +424,29 @@ fn data_survives_prune_and_delete() {
         opted_out.iter().all(|(_, option)| option.is_none()),
         "{opted_out:?}"
     );
+    // Databases: only one whose deletion drops its data is kept.
+    let out = common::cnpgtp(&["render", "-f", "tests/inputs/ok-databases.yaml"]).unwrap();
+    let databases: Vec<(String, Option<String>)> = cnpgtp::yaml::large_documents(&out)
+        .unwrap()
+        .into_iter()
+        .filter(|o| o["kind"] == "Database")
+        .map(|o| {
+            (
+                o["spec"]["databaseReclaimPolicy"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                o["metadata"]["annotations"]["argocd.argoproj.io/sync-options"]
+                    .as_str()
+                    .map(str::to_string),
+            )
+        })
+        .collect();
+    assert_eq!(databases.len(), 3);
+    for (policy, option) in &databases {
+        let want = (policy == "delete").then_some("Prune=false,Delete=false");
+        assert_eq!(option.as_deref(), want, "{policy}");
+    }
 }
 
 /// A fleet keeps one layout whatever its size, removes the folders of databases it no longer

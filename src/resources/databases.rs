@@ -18,6 +18,12 @@
 //!   off, so on 14 the write and read users can create tables in `public` of an extra database
 //!   (README: limitation).
 //!
+//! Deletion protection. A Database with `databaseReclaimPolicy: delete` drops its data when the
+//! object is deleted, so with `deletionProtection` it gets the same ArgoCD keep-on-prune-and-
+//! delete option as the Cluster (`backup::protect`): deleting the app, or leaving the database
+//! out of the values, keeps it; `ensure: absent` drops it on purpose. One with `retain` keeps its
+//! data anyway and is pruned like any object.
+//!
 //! Encoding and locales are rendered as given, else those of the bootstrap database (initdb's,
 //! so `template1`'s). PostgreSQL copies `template1` only with its own encoding and locales; for
 //! any other the Database names `template0`, as PostgreSQL's error message advises.
@@ -26,7 +32,8 @@ use serde_json::{Value as Json, json};
 
 use crate::manifest::Kind;
 use crate::plan::{Common, Planned};
-use crate::values::{ExtraDatabase, Values};
+use crate::resources::backup;
+use crate::values::{ExtraDatabase, ReclaimPolicy, Values};
 
 /// The template PostgreSQL copies for a database whose encoding or locale differs from
 /// `template1`'s.
@@ -113,13 +120,18 @@ pub fn plan(common: &Common) -> Vec<Planned> {
         .databases
         .iter()
         .map(|db| {
-            common.object(
+            let object = common.object(
                 "database.json",
                 Kind::Database,
                 &common.names.database(&db.name),
                 "database",
                 fields(common, db),
-            )
+            );
+            if db.database_reclaim_policy == ReclaimPolicy::Delete {
+                backup::protect(common.values, object)
+            } else {
+                object
+            }
         })
         .collect()
 }

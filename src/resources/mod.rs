@@ -3,7 +3,8 @@
 //! Each module turns the validated values into `Planned` objects for its part of the stack;
 //! `plan` composes them in apply order and gives each its ArgoCD sync wave. Modules import only
 //! the layers below (`plan`, `values`, `naming`, `manifest`) and, within this folder, `certs`
-//! (the TLS chain every other part points at) and `cnpg` (the Cluster the pooler attaches to).
+//! (the TLS chain every other part points at), `cnpg` (the Cluster the pooler attaches to) and
+//! the few other edges `tests/layers.rs` lists.
 
 pub mod backup;
 pub mod ca_bundle;
