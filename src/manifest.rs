@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::crds::Typed;
 use crate::crds::barman::{ObjectStore, ScheduledBackup};
 use crate::crds::cert_manager::{Certificate, Issuer};
-use crate::crds::cnpg::{Cluster, Pooler};
+use crate::crds::cnpg::{Cluster, Database, Pooler};
 use crate::crds::external_secrets::{ExternalSecret, SecretStore};
 use crate::crds::prometheus::{PodMonitor, PrometheusRule};
 use crate::crds::teleport::{
@@ -43,6 +43,8 @@ pub enum Kind {
     Deployment,
     ObjectStore,
     Cluster,
+    /// After the Cluster: CloudNativePG's Database controller runs in its primary.
+    Database,
     Pooler,
     PodDisruptionBudget,
     ScheduledBackup,
@@ -71,6 +73,7 @@ impl Kind {
         Kind::Deployment,
         Kind::ObjectStore,
         Kind::Cluster,
+        Kind::Database,
         Kind::Pooler,
         Kind::PodDisruptionBudget,
         Kind::ScheduledBackup,
@@ -104,6 +107,7 @@ impl Kind {
             Kind::Deployment => "Deployment",
             Kind::ObjectStore => "ObjectStore",
             Kind::Cluster => "Cluster",
+            Kind::Database => "Database",
             Kind::ScheduledBackup => "ScheduledBackup",
             Kind::PodMonitor => "PodMonitor",
             Kind::PrometheusRule => "PrometheusRule",
@@ -135,6 +139,7 @@ pub enum Object {
     Deployment(Deployment),
     ObjectStore(ObjectStore),
     Cluster(Cluster),
+    Database(Database),
     Pooler(Pooler),
     PodDisruptionBudget(PodDisruptionBudget),
     ScheduledBackup(ScheduledBackup),
@@ -217,6 +222,7 @@ macro_rules! dispatch {
             Object::Deployment($inner) => $body,
             Object::ObjectStore($inner) => $body,
             Object::Cluster($inner) => $body,
+            Object::Database($inner) => $body,
             Object::ScheduledBackup($inner) => $body,
             Object::PodMonitor($inner) => $body,
             Object::PrometheusRule($inner) => $body,
@@ -264,6 +270,7 @@ impl Object {
             Kind::Deployment => Object::Deployment(typed(text)?),
             Kind::ObjectStore => Object::ObjectStore(typed(text)?),
             Kind::Cluster => Object::Cluster(typed(text)?),
+            Kind::Database => Object::Database(typed(text)?),
             Kind::ScheduledBackup => Object::ScheduledBackup(typed(text)?),
             Kind::PodMonitor => Object::PodMonitor(typed(text)?),
             Kind::PrometheusRule => Object::PrometheusRule(typed(text)?),

@@ -126,6 +126,12 @@ impl Names {
         format!("{}-{member}-store", self.cluster)
     }
 
+    /// The CloudNativePG Database object of the extra database `database` (a SQL identifier, so
+    /// `_` is the one character a DNS name cannot hold).
+    pub fn database(&self, database: &str) -> String {
+        format!("{}-{}", self.cluster, database.replace('_', "-"))
+    }
+
     /// The credentials Secret rendered for `member_store(member)`.
     pub fn member_credentials(&self, member: &str) -> String {
         format!("{}-{member}-credentials", self.cluster)
@@ -170,6 +176,13 @@ mod tests {
         assert!(!is_dns_label("pg_1"));
         assert!(!is_dns_label(&"a".repeat(64)));
         assert!(is_dns_label(&"a".repeat(63)));
+    }
+
+    #[test]
+    fn database_objects_are_named_after_cluster_and_database() {
+        let names = Names::new("db");
+        assert_eq!(names.database("app_events"), "db-app-events");
+        assert_eq!(names.database("reports"), "db-reports");
     }
 
     #[test]

@@ -260,6 +260,30 @@ fn sync_waves_order_inputs_certificates_cluster_then_consumers() {
     assert!(wave("ExternalSecret") < wave("Cluster"));
     assert!(wave("Cluster") < wave("Pooler"));
     assert!(wave("Cluster") < wave("TeleportDatabaseV3"));
+    // The extra databases: after the Cluster whose primary creates them, before the Teleport
+    // roles that offer them.
+    let with_databases = cnpgtp::yaml::large_documents(
+        &common::cnpgtp(&["render", "-f", "tests/inputs/ok-databases.yaml"]).unwrap(),
+    )
+    .unwrap();
+    let waves = |kind: &str| -> Vec<i64> {
+        with_databases
+            .iter()
+            .filter(|d| d["kind"] == kind)
+            .map(|d| {
+                d["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]
+                    .as_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let (cluster, roles) = (waves("Cluster")[0], waves("TeleportRoleV8"));
+    assert_eq!(waves("Database").len(), 3);
+    for database in waves("Database") {
+        assert!(cluster < database && roles.iter().all(|r| database < *r));
+    }
     // No long-lived object is a hook (ArgoCD would prune it).
     for d in &docs {
         if d["kind"] != "Job" {
@@ -400,6 +424,29 @@ fn data_survives_prune_and_delete() {
         opted_out.iter().all(|(_, option)| option.is_none()),
         "{opted_out:?}"
     );
+    // Databases: only one whose deletion drops its data is kept.
+    let out = common::cnpgtp(&["render", "-f", "tests/inputs/ok-databases.yaml"]).unwrap();
+    let databases: Vec<(String, Option<String>)> = cnpgtp::yaml::large_documents(&out)
+        .unwrap()
+        .into_iter()
+        .filter(|o| o["kind"] == "Database")
+        .map(|o| {
+            (
+                o["spec"]["databaseReclaimPolicy"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                o["metadata"]["annotations"]["argocd.argoproj.io/sync-options"]
+                    .as_str()
+                    .map(str::to_string),
+            )
+        })
+        .collect();
+    assert_eq!(databases.len(), 3);
+    for (policy, option) in &databases {
+        let want = (policy == "delete").then_some("Prune=false,Delete=false");
+        assert_eq!(option.as_deref(), want, "{policy}");
+    }
 }
 
 /// A fleet keeps one layout whatever its size, removes the folders of databases it no longer

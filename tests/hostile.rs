@@ -1064,6 +1064,14 @@ fn context(name: &str) -> Json {
                 {"key": "zone", "operator": "In", "values": ["a"]},
             ]}],
         }}}}),
+        // An extra database with a schema and an extension; `reporting` may own things, and
+        // the standard image has every locale.
+        "databases" => json!({
+            "postgres": {"imageFlavour": "standard"},
+            "roles": [{"name": "reporting"}],
+            "databases": [{"name": "events", "owner": "app",
+                "schemas": [{"name": "audit"}], "extensions": [{"name": "pg_trgm"}]}],
+        }),
         "scheduling" => json!({"postgres": {
             "tolerations": [{"key": "dedicated", "value": "postgres", "effect": "NoSchedule"}],
             "nodeAffinity": {
@@ -1755,6 +1763,16 @@ const FIELDS: &[(&str, &str, &str)] = &[
         "eyJsYXRlc3RDaGVja3BvaW50VGltZWxpbmVJRCI6IjEiLCJyZWRvV2FsRmlsZSI6IjAwMDAwMDAxMDAwMDAwMDAwMDAwMDAwMyIsImRhdGFiYXNlU3lzdGVtSWRlbnRpZmllciI6Ijc0NDAwMDAwMDAwMDAwMDAwMDEiLCJsYXRlc3RDaGVja3BvaW50UkVET0xvY2F0aW9uIjoiMC8zMDAwMDI4IiwidGltZU9mTGF0ZXN0Q2hlY2twb2ludCI6Ik1vbiBOb3YgMzAgMTQ6MDA6MDAgMjAyNiIsIm9wZXJhdG9yVmVyc2lvbiI6IjEuMzAuMSJ9",
     ),
     ("replica.source", "replica-members", "appdb-west"),
+    ("databases[].encoding", "databases", "LATIN1"),
+    ("databases[].extensions[].name", "databases", "uuid-ossp"),
+    ("databases[].extensions[].schema", "databases", "public"),
+    ("databases[].extensions[].version", "databases", "1.1"),
+    ("databases[].localeCType", "databases", "en_US.UTF-8"),
+    ("databases[].localeCollate", "databases", "de_DE.UTF-8"),
+    ("databases[].name", "databases", "event_log"),
+    ("databases[].owner", "databases", "reporting"),
+    ("databases[].schemas[].name", "databases", "staging"),
+    ("databases[].schemas[].owner", "databases", "reporting"),
     ("roles[].comment", "roles", "reports only"),
     ("roles[].inRoles[]", "roles", "pg_read_all_stats"),
     ("roles[].name", "roles", "analyst"),
@@ -1973,6 +1991,7 @@ const MAP_ENTRIES: &[(&str, &str, &str)] = &[
 /// Fields from which object names derive.
 const NAME_FIELDS: &[&str] = &[
     "backup.schedules[].name",
+    "databases[].name",
     "name",
     "namespace",
     "replica.externalClusters[].name",

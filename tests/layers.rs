@@ -35,6 +35,8 @@ const RESOURCE_EDGES: &[(&str, &str)] = &[
     // The Cluster's spec.monitoring; the monitoring objects watch the certificates and the
     // CA-bundle workload, and verify the metrics' TLS against the server CA.
     ("cnpg", "monitoring"),
+    // A Database that drops its data on deletion is kept like the Cluster (deletion protection).
+    ("databases", "backup"),
     ("monitoring", "ca_bundle"),
     ("monitoring", "certs"),
     // The policies admit the pods the Poolers and the Teleport agent run.

@@ -1290,3 +1290,46 @@ extraObjects:
         assert!(clean.iter().all(|f| f.rule != rule), "{rule:?}: {clean:?}");
     }
 }
+
+/// The extra databases' objects lint clean against CloudNativePG's Database CRD; the CRD's CEL
+/// rules on `spec.name` (which `databases[].name` checks mirror) refuse `postgres`, and a
+/// Database naming another Cluster is an unresolved reference.
+#[test]
+fn database_objects_lint_clean_and_point_at_the_cluster() {
+    let rendered = render_file("tests/inputs/ok-databases.yaml");
+    let databases: Vec<&str> = rendered
+        .iter()
+        .filter(|m| m.kind == Kind::Database)
+        .map(|m| m.object.name())
+        .collect();
+    assert_eq!(
+        databases,
+        ["appdb-app-events", "appdb-reports", "appdb-legacy"]
+    );
+    assert!(errors(&lint::lint(&rendered, crds())).is_empty());
+    let broken = edit(&rendered, Kind::Database, "appdb-reports", |d| {
+        d["spec"]["cluster"]["name"] = json!("other");
+    });
+    assert_error(
+        &broken,
+        Rule::Reference,
+        "Database",
+        "appdb-reports",
+        "Cluster `other`",
+    );
+    if crds().is_none() {
+        return;
+    }
+    let clean = edit_json(&rendered, "Database", "appdb-reports", |_| {});
+    let reserved = edit_json(&rendered, "Database", "appdb-reports", |d| {
+        d["spec"]["name"] = json!("postgres");
+    });
+    assert_cel(
+        &clean,
+        "Database",
+        "appdb-reports",
+        "self != 'postgres'",
+        false,
+    );
+    assert_cel(&reserved, "Database", "appdb-reports", "postgres", true);
+}

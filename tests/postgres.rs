@@ -98,7 +98,8 @@
 //!    the owner in with its password;
 //! 8. at least three values files with different database names, owners and Teleport role names
 //!    are covered;
-//! 9. the rendered initdb locales exist in the rendered image flavour;
+//! 9. the rendered initdb locales, and the extra databases', exist in the rendered image
+//!    flavour;
 //! 10. with automatic user provisioning (`tests/pg-values/autousers.yaml`, rendered for each
 //!     server's major), Teleport's own procedures from `../shared/teleport-sql/`, run as the
 //!     certificate-authenticated admin the way Teleport runs them, provision users that log in by
@@ -109,7 +110,15 @@
 //! 11. CloudNativePG's default monitoring queries (`tests/fixtures/cnpg-default-monitoring.yaml`,
 //!     v1.30.0) run as `cnpg_metrics_exporter` the way its collector runs them, on every major,
 //!     and return exactly the columns their `metrics:` map (see
-//!     `cnpg_default_monitoring_queries_run_on_every_major`).
+//!     `cnpg_default_monitoring_queries_run_on_every_major`);
+//! 12. the extra databases (`databases:` in `tests/pg-values/inventory.yaml` and
+//!     `autousers.yaml`), created from the rendered `Database` objects the way CloudNativePG's
+//!     Database controller creates them (`CREATE DATABASE ... OWNER ... [TEMPLATE] ENCODING ...
+//!     LC_COLLATE ... LC_CTYPE ...`, `CREATE SCHEMA ... AUTHORIZATION`, `CREATE EXTENSION ...
+//!     [VERSION] [SCHEMA]`, no SQL of cnpgtp's), admit the Teleport read user by certificate,
+//!     which reads the owner's tables there but cannot write or create, and the write user,
+//!     which writes but creates no table; the auto-users admin gets in and creates its
+//!     procedures in `pg_temp` (CONNECT and TEMPORARY from `PUBLIC`).
 //!
 //! Without PostgreSQL, psql or openssl the suite prints a loud notice and passes, unless `CI` is
 //! set: then it fails.
@@ -129,7 +138,7 @@ use std::sync::{OnceLock, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cnpgtp::crds::cert_manager::Certificate;
-use cnpgtp::crds::cnpg::{Cluster, Pooler, RoleConfiguration};
+use cnpgtp::crds::cnpg::{Cluster, Database, Pooler, RoleConfiguration};
 use cnpgtp::manifest::Object;
 use cnpgtp::values::{AccessModel, Values};
 
@@ -153,6 +162,8 @@ struct Rendered {
     cluster: Cluster,
     poolers: Vec<Pooler>,
     certificates: Vec<Certificate>,
+    /// The extra databases (`databases:`), for CloudNativePG's Database controller.
+    databases: Vec<Database>,
     /// The owner's password: the rendered owner Secret's literal value, else one chosen here.
     owner_password: String,
     /// The rendered `monitoring.customQueries` ConfigMap, as YAML, if any.
@@ -226,8 +237,8 @@ impl Rendered {
             .filter_map(|line| {
                 let fields: Vec<&str> = line.split_whitespace().collect();
                 match fields.as_slice() {
-                    ["hostssl", db, role, _, "cert", ..]
-                        if *db == self.database()
+                    ["hostssl", dbs, role, _, "cert", ..]
+                        if dbs.split(',').any(|db| db == self.database())
                             && *role != self.read_user()
                             && *role != self.write_user() =>
                     {
@@ -268,9 +279,11 @@ fn render(file: &Path, major: Option<u32>) -> Result<Rendered, String> {
     let mut certificates = Vec::new();
     let mut secrets = Vec::new();
     let mut custom_queries = None;
+    let mut databases = Vec::new();
     for manifest in manifests {
         match manifest.object {
             Object::Cluster(c) => clusters.push(c),
+            Object::Database(d) => databases.push(d),
             Object::Pooler(p) => poolers.push(p),
             Object::Certificate(c) => certificates.push(c),
             Object::Secret(s) => secrets.push(s),
@@ -318,6 +331,7 @@ fn render(file: &Path, major: Option<u32>) -> Result<Rendered, String> {
         cluster,
         poolers,
         certificates,
+        databases,
         owner_password,
         custom_queries,
     })
@@ -496,7 +510,14 @@ fn bring_up(tools: &'static pg::Tools, r: &Rendered) -> Result<Env, String> {
 
     // Locales the machine lacks are compiled, as an image with locales-all would have them.
     let mut locpath = false;
-    for locale in [&initdb.locale_collate, &initdb.locale_c_type] {
+    let extra_locales = r
+        .databases
+        .iter()
+        .flat_map(|d| [&d.spec.locale_collate, &d.spec.locale_c_type]);
+    for locale in [&initdb.locale_collate, &initdb.locale_c_type]
+        .into_iter()
+        .chain(extra_locales)
+    {
         locpath |= step(&format!("locale {locale}"), tools.ensure_locale(locale))?;
     }
     if locpath {
@@ -1968,14 +1989,26 @@ fn rendered_locales_exist_in_the_rendered_image() {
             .initdb
             .as_ref()
             .expect("an initdb bootstrap");
-        for (field, locale) in [
-            ("localeCollate", &initdb.locale_collate),
-            ("localeCType", &initdb.locale_c_type),
-        ] {
+        // initdb's, and those CREATE DATABASE gets for each extra database.
+        let mut locales = vec![
+            ("initdb.localeCollate".to_string(), &initdb.locale_collate),
+            ("initdb.localeCType".to_string(), &initdb.locale_c_type),
+        ];
+        for d in &r.databases {
+            locales.push((
+                format!("Database {}: localeCollate", d.spec.name),
+                &d.spec.locale_collate,
+            ));
+            locales.push((
+                format!("Database {}: localeCType", d.spec.name),
+                &d.spec.locale_c_type,
+            ));
+        }
+        for (field, locale) in locales {
             let normalized = pg::normalize_locale(locale).to_lowercase();
             if !["c", "posix", "c.utf8"].contains(&normalized.as_str()) {
                 failures.push(format!(
-                    "{}: initdb.{field} = {locale}, but the image {image} (minimal flavour) only has C, POSIX and C.UTF-8; \
+                    "{}: {field} = {locale}, but the image {image} (minimal flavour) only has C, POSIX and C.UTF-8; \
                      use postgres.imageFlavour: standard or a C locale",
                     file.display()
                 ));
@@ -2358,5 +2391,314 @@ fn rendered_custom_queries_run_on_every_major() {
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         assert!(!runs.ran.is_empty(), "no custom query ran");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 12. Extra databases
+
+/// What CloudNativePG's Database controller runs for one rendered `Database`
+/// (`internal/management/controller/database_controller_sql.go` at v1.30.0), as the superuser:
+/// `CREATE DATABASE` in `postgres` with the rendered owner, template, encoding and locales, each
+/// name quoted like pgx's `Identifier.Sanitize`; then, in the new database, `CREATE SCHEMA ...
+/// AUTHORIZATION` for each present schema and `CREATE EXTENSION ... [VERSION] [SCHEMA]` for each
+/// present extension, under `search_path "$user", public` as the controller sets it.
+fn create_like_the_database_controller(env: &Env, database: &Database) -> Result<(), String> {
+    let spec = &database.spec;
+    let mut clauses = vec![
+        format!("CREATE DATABASE {}", ident(&spec.name)),
+        format!("OWNER {}", ident(&spec.owner)),
+    ];
+    if let Some(template) = &spec.template {
+        clauses.push(format!("TEMPLATE {}", ident(template)));
+    }
+    clauses.push(format!("ENCODING {}", ident(&spec.encoding)));
+    clauses.push(format!("LC_COLLATE {}", ident(&spec.locale_collate)));
+    clauses.push(format!("LC_CTYPE {}", ident(&spec.locale_c_type)));
+    let create = clauses.join(" ");
+    env.instance
+        .superuser_session("postgres", &[&create])
+        .map_err(|e| format!("{create}: {e}"))?;
+    for schema in spec.schemas.iter().filter(|s| s.ensure == "present") {
+        let sql = format!(
+            "CREATE SCHEMA {} AUTHORIZATION {}",
+            ident(&schema.name),
+            ident(&schema.owner)
+        );
+        env.instance
+            .superuser_session(&spec.name, &[&sql])
+            .map_err(|e| format!("{sql}: {e}"))?;
+    }
+    for extension in spec.extensions.iter().filter(|e| e.ensure == "present") {
+        let mut clauses = vec![format!("CREATE EXTENSION {}", ident(&extension.name))];
+        if let Some(version) = &extension.version {
+            clauses.push(format!("VERSION {}", ident(version)));
+        }
+        if let Some(schema) = &extension.schema {
+            clauses.push(format!("SCHEMA {}", ident(schema)));
+        }
+        let sql = clauses.join(" ");
+        env.instance
+            .superuser_session(&spec.name, &[r#"SET search_path TO "$user", public"#, &sql])
+            .map_err(|e| format!("{sql}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The tables the owner creates in an extra database: one in `public`, one in each present
+/// schema the owner owns.
+fn extra_tables(database: &Database) -> Vec<String> {
+    let mut tables = vec![TABLE.to_string()];
+    tables.extend(
+        database
+            .spec
+            .schemas
+            .iter()
+            .filter(|s| s.ensure == "present" && s.owner == database.spec.owner)
+            .map(|s| format!("{}.cnpgtp_probe", s.name)),
+    );
+    tables
+}
+
+/// Facts about the database as created: owner, encoding, locales, and its extensions with their
+/// schemas, compared with the rendered object.
+fn created_as_rendered(env: &Env, database: &Database) -> Result<(), String> {
+    let spec = &database.spec;
+    let got = env.instance.superuser_session(
+        "postgres",
+        &[&format!(
+            "SELECT pg_get_userbyid(datdba) || ' ' || pg_encoding_to_char(encoding) || ' ' || datcollate \
+             || ' ' || datctype FROM pg_database WHERE datname = {}",
+            literal(&spec.name)
+        )],
+    )?;
+    let want = format!(
+        "{} {} {} {}",
+        spec.owner, spec.encoding, spec.locale_collate, spec.locale_c_type
+    );
+    if got != want {
+        return Err(format!("{}: got {got:?}, want {want:?}", spec.name));
+    }
+    for extension in spec.extensions.iter().filter(|e| e.ensure == "present") {
+        let schema = env.instance.superuser_session(
+            &spec.name,
+            &[&format!(
+                "SELECT coalesce((SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = {}), 'missing')",
+                literal(&extension.name)
+            )],
+        )?;
+        let want = extension.schema.as_deref().unwrap_or("public");
+        if schema != want {
+            return Err(format!(
+                "{}: extension {} is in {schema}, want {want}",
+                spec.name, extension.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The static read and write users in one extra database: the read user reads every table the
+/// owner made (in `public` and in its schema) but cannot write or create, also after `SET
+/// default_transaction_read_only = off`; the write user writes and creates nothing.
+fn static_users_in(r: &Rendered, env: &Env, database: &Database) -> Result<(), String> {
+    let db = &database.spec.name;
+    let reader = Login::new(r.read_user(), db).cert(&env.tls.read_user);
+    let writer = Login::new(r.write_user(), db).cert(&env.tls.write_user);
+    let mut problems = Vec::new();
+    for table in extra_tables(database) {
+        let read = reader.run(
+            env,
+            &[&format!(
+                "SELECT current_database(), current_setting('default_transaction_read_only'), \
+                 (SELECT string_agg(note, ',' ORDER BY note) FROM {table})"
+            )],
+        );
+        let want = format!("{db}|on|{}", SEED_ROWS.join(","));
+        match read.result() {
+            Ok(out) if out == want => {}
+            Ok(out) => problems.push(format!("read user on {table}: got {out:?}, want {want:?}")),
+            Err(e) => problems.push(format!("read user on {table}: {e}")),
+        }
+        for (what, sql) in [
+            (
+                "INSERT",
+                format!("INSERT INTO {table} (note) VALUES ('read-user-was-here')"),
+            ),
+            (
+                "UPDATE",
+                format!("UPDATE {table} SET note = 'x' WHERE note = 'seed-1'"),
+            ),
+            (
+                "DELETE",
+                format!("DELETE FROM {table} WHERE note = 'seed-2'"),
+            ),
+        ] {
+            if reader.run(env, &[&sql]).ok {
+                problems.push(format!("read user: {what} on {table} succeeded"));
+            }
+            if let Err(e) = permission_denied(
+                &reader.run(env, &["SET default_transaction_read_only = off", &sql]),
+                &format!(
+                    "read user: {what} on {table} after SET default_transaction_read_only = off"
+                ),
+            ) {
+                problems.push(e);
+            }
+        }
+        let note = format!("write-{}", unique());
+        let wrote = writer
+            .run(
+                env,
+                &[
+                    &format!("INSERT INTO {table} (note) VALUES ({})", literal(&note)),
+                    &format!(
+                        "UPDATE {table} SET note = {} WHERE note = {}",
+                        literal(&format!("{note}-updated")),
+                        literal(&note)
+                    ),
+                    &format!(
+                        "DELETE FROM {table} WHERE note = {} RETURNING current_database()",
+                        literal(&format!("{note}-updated"))
+                    ),
+                ],
+            )
+            .result();
+        match wrote {
+            Ok(out) if out == *db => {}
+            Ok(out) => problems.push(format!("write user on {table}: got {out:?}")),
+            Err(e) => problems.push(format!("write user on {table}: {e}")),
+        }
+    }
+    let mut schemas = vec!["public".to_string()];
+    schemas.extend(
+        database
+            .spec
+            .schemas
+            .iter()
+            .filter(|s| s.ensure == "present")
+            .map(|s| s.name.clone()),
+    );
+    for schema in &schemas {
+        let sql = format!("CREATE TABLE {schema}.teleport_user_table (x int)");
+        if let Err(e) = permission_denied(
+            &reader.run(env, &["SET default_transaction_read_only = off", &sql]),
+            &format!("read user: CREATE TABLE in {db}.{schema}"),
+        ) {
+            problems.push(e);
+        }
+        if let Err(e) = permission_denied(
+            &writer.run(env, &[&sql]),
+            &format!("write user: CREATE TABLE in {db}.{schema}"),
+        ) {
+            problems.push(e);
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
+/// The automatic-provisioning admin, by its Teleport certificate, opens each extra database and
+/// creates a procedure in `pg_temp` as Teleport does before activating a user: the CONNECT and
+/// TEMPORARY it needs come from `PUBLIC` (no bootstrap SQL runs for a later database).
+fn auto_users_admin_in(r: &Rendered, env: &Env, database: &Database) -> Result<(), String> {
+    let auto =
+        cnpgtp::resources::teleport::auto_users::enabled(&r.values).ok_or("auto users are off")?;
+    let pki = pg::Pki::new(env.instance.tools, env.instance.dir.join("pki"))?;
+    let usages: Vec<String> = TELEPORT_USAGES.iter().map(ToString::to_string).collect();
+    let cert = pki.leaf(
+        &env.tls.teleport_ca,
+        &format!("db-admin-{}", unique()),
+        &format!("/CN={0}/O={0}", auto.admin_user),
+        &usages,
+        &[],
+    )?;
+    let db = &database.spec.name;
+    let out = Login::new(&auto.admin_user, db)
+        .cert(&cert)
+        .run(
+            env,
+            &[
+                "CREATE PROCEDURE pg_temp.cnpgtp_probe() LANGUAGE sql AS 'SELECT 1'",
+                "CALL pg_temp.cnpgtp_probe()",
+                "SELECT current_user || ' ' || current_database()",
+            ],
+        )
+        .result()?;
+    let want = format!("{} {db}", auto.admin_user);
+    if out.lines().last() != Some(want.as_str()) {
+        return Err(format!("admin session in {db}: got {out:?}, want {want:?}"));
+    }
+    Ok(())
+}
+
+/// The extra databases of `tests/pg-values/inventory.yaml` and `autousers.yaml`, created the way
+/// CloudNativePG's Database controller creates them from the rendered `Database` objects, are
+/// reachable as Teleport reaches the bootstrap database (pg_hba admits the Teleport users by
+/// certificate; `pg_read_all_data`/`pg_write_all_data` and the read-only default hold in every
+/// database) and nothing more: the read user reads the owner's tables and cannot write or
+/// create, the write user writes, neither creates tables; the auto-users admin gets in and has
+/// TEMPORARY. A database being dropped (`ensure: absent`) is not created.
+#[test]
+fn extra_databases_created_like_cloudnativepg_are_reachable_through_teleport_users() {
+    let covered = std::sync::atomic::AtomicUsize::new(0);
+    for_each_case("extra databases", |_case, r, env| {
+        let mut problems = Vec::new();
+        for database in r.databases.iter().filter(|d| d.spec.ensure == "present") {
+            covered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let spec = &database.spec;
+            let created = create_like_the_database_controller(env, database)
+                .and_then(|()| created_as_rendered(env, database))
+                .and_then(|()| {
+                    // The owner's tables, made as the owner (which may be a NOLOGIN role).
+                    let seeds: Vec<String> =
+                        SEED_ROWS.iter().map(|s| format!("({})", literal(s))).collect();
+                    let mut sql = vec![format!("SET ROLE {}", ident(&spec.owner))];
+                    for table in extra_tables(database) {
+                        sql.push(format!(
+                            "CREATE TABLE {table} (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, note text NOT NULL)"
+                        ));
+                        sql.push(format!("INSERT INTO {table} (note) VALUES {}", seeds.join(", ")));
+                    }
+                    let sql: Vec<&str> = sql.iter().map(String::as_str).collect();
+                    env.instance.superuser_session(&spec.name, &sql).map(|_| ())
+                });
+            let checked = created.and_then(|()| {
+                if r.auto_users() {
+                    auto_users_admin_in(r, env, database)
+                } else {
+                    static_users_in(r, env, database)
+                }
+            });
+            if let Err(e) = checked {
+                problems.push(format!("database {}: {e}", spec.name));
+            }
+        }
+        for database in r.databases.iter().filter(|d| d.spec.ensure == "absent") {
+            let exists = env.instance.superuser_session(
+                "postgres",
+                &[&format!(
+                    "SELECT count(*) FROM pg_database WHERE datname = {}",
+                    literal(&database.spec.name)
+                )],
+            )?;
+            if exists != "0" {
+                problems.push(format!("{} exists", database.spec.name));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("\n"))
+        }
+    });
+    if suite().is_some() {
+        assert!(
+            covered.load(std::sync::atomic::Ordering::Relaxed) > 0,
+            "no values file declares an extra database"
+        );
     }
 }

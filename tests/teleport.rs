@@ -747,3 +747,78 @@ fn auto_users_admin_only_on_the_primary_and_roles_select_only_it() {
 fn objects_of(file: &str) -> Vec<Json> {
     objects(&["render", "-f", file])
 }
+
+/// The extra databases that are to exist reach every Teleport role (`teleport role` in each
+/// registration mode, the rendered `TeleportRoleV8`s) and the pg_hba rules of the Teleport users,
+/// the bootstrap database first; one being dropped reaches neither. With automatic provisioning
+/// the roles list them too, and pg_hba's rules already name `all` databases.
+#[test]
+fn extra_databases_reach_every_teleport_role_and_the_teleport_users_pg_hba_rules() {
+    let file = "tests/inputs/ok-databases.yaml";
+    let want = serde_json::json!(["app", "app_events", "reports"]);
+    for mode in [
+        "teleport.registration=operator",
+        "teleport.registration=job",
+        "teleport.registration=agent",
+    ] {
+        let args = [
+            "teleport",
+            "role",
+            "-f",
+            file,
+            "--set",
+            mode,
+            "--set",
+            "teleport.proxyAddress=teleport.example.com:443",
+            "--set",
+            "teleport.role.render=false",
+        ];
+        for role in documents(&args) {
+            assert_eq!(role["spec"]["allow"]["db_names"], want, "{mode}: {role}");
+        }
+    }
+    let rendered_objects = objects_of(file);
+    let rendered = of_kind(&rendered_objects, "TeleportRoleV8");
+    assert_eq!(rendered.len(), 2);
+    for role in rendered {
+        assert_eq!(role["spec"]["allow"]["db_names"], want, "{role}");
+    }
+    let hba: Vec<&str> = of_kind(&rendered_objects, "Cluster")[0]["spec"]["postgresql"]["pg_hba"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    for user in ["teleport_user_read", "teleport_user_write", "analyst"] {
+        let rule = format!("hostssl app,app_events,reports {user} all cert");
+        assert!(hba.contains(&rule.as_str()), "{rule} in {hba:?}");
+    }
+    // A certificate role Teleport does not reach keeps the application database only.
+    assert!(hba.contains(&"hostssl app auditor all cert"), "{hba:?}");
+    assert!(!hba.iter().any(|l| l.contains("legacy")), "{hba:?}");
+
+    let auto = objects(&[
+        "render",
+        "-f",
+        "tests/inputs/ok-teleport-autousers.yaml",
+        "--set-string",
+        "databases[0].name=shop_archive",
+        "--set-string",
+        "databases[0].owner=shop_app",
+    ]);
+    let roles = of_kind(&auto, "TeleportRoleV8");
+    assert_eq!(roles.len(), 2);
+    for role in roles {
+        assert_eq!(
+            role["spec"]["allow"]["db_names"],
+            serde_json::json!(["shop", "shop_archive"])
+        );
+    }
+    let cluster = of_kind(&auto, "Cluster")[0];
+    let hba = cluster["spec"]["postgresql"]["pg_hba"].to_string();
+    assert!(hba.contains("hostssl all teleport-admin all cert"), "{hba}");
+    // Only the bootstrap database exists when the bootstrap SQL runs.
+    let app_sql = cluster["spec"]["bootstrap"]["initdb"]["postInitApplicationSQL"].to_string();
+    assert!(app_sql.contains("ON DATABASE shop TO"), "{app_sql}");
+    assert!(!app_sql.contains("shop_archive"), "{app_sql}");
+}

@@ -3,8 +3,9 @@
 //! Access model. The Teleport users are managed roles whose rights are memberships CloudNativePG
 //! keeps reconciled (`pg_read_all_data`, `pg_write_all_data`), so they cover tables created after
 //! bootstrap, unlike `ALTER DEFAULT PRIVILEGES` run by the superuser. They have no password and
-//! are admitted only by `hostssl ... cert` rules for the application database; a trailing `reject`
-//! rule keeps them from falling through to CloudNativePG's catch-all password rule.
+//! are admitted only by `hostssl ... cert` rules for the databases Teleport offers (the
+//! application database and the extra databases); a trailing `reject` rule keeps them from
+//! falling through to CloudNativePG's catch-all password rule.
 //!
 //! The client-CA bundle holds Teleport's CA, and CloudNativePG's fixed `cert` rules for
 //! `streaming_replica` and `cnpg_pooler_pgbouncer` come before ours: a Teleport certificate with
@@ -24,7 +25,7 @@ use serde_json::{Value as Json, json};
 use crate::manifest::Kind;
 use crate::naming::POOLER_AUTH_ROLE;
 use crate::plan::{Common, Planned, container_resources};
-use crate::resources::teleport::auto_users;
+use crate::resources::teleport::{self, auto_users};
 use crate::resources::{backup, certs, monitoring};
 use crate::values::{AntiAffinity, NodeAffinity, ParamValue, Toleration, Values};
 
@@ -72,21 +73,36 @@ pub fn post_init_application_sql(values: &Values) -> Vec<String> {
 }
 
 /// Lines CloudNativePG inserts after its fixed rules and before `host all all all scram-sha-256`.
+///
+/// The users Teleport logs in as (the static users, roles with `teleportAccess`) are admitted to
+/// every database Teleport offers (`teleport::database_names`, a comma list in one rule); other
+/// certificate-login roles to the application database only, as before there were extra
+/// databases. Automatic provisioning's rules name `all` databases already.
 pub fn pg_hba(values: &Values) -> Vec<String> {
-    let database = &values.database.name;
-    let mut cert_roles = static_users(values);
-    cert_roles.extend(
+    let teleport_databases = teleport::database_names(values).join(",");
+    let mut cert_rules: Vec<(String, &str)> = static_users(values)
+        .into_iter()
+        .map(|role| (role, teleport_databases.as_str()))
+        .collect();
+    cert_rules.extend(
         values
             .roles
             .iter()
             .filter(|r| r.certificate_login)
-            .map(|r| r.name.clone()),
+            .map(|r| {
+                let databases = if r.teleport_access {
+                    teleport_databases.as_str()
+                } else {
+                    values.database.name.as_str()
+                };
+                (r.name.clone(), databases)
+            }),
     );
     let mut lines = auto_users::pg_hba(values);
     lines.extend(
-        cert_roles
+        cert_rules
             .iter()
-            .map(|role| format!("hostssl {database} {role} all cert")),
+            .map(|(role, databases)| format!("hostssl {databases} {role} all cert")),
     );
     for role in static_users(values) {
         lines.push(format!("host all {role} all reject"));

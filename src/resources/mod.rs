@@ -3,13 +3,15 @@
 //! Each module turns the validated values into `Planned` objects for its part of the stack;
 //! `plan` composes them in apply order and gives each its ArgoCD sync wave. Modules import only
 //! the layers below (`plan`, `values`, `naming`, `manifest`) and, within this folder, `certs`
-//! (the TLS chain every other part points at) and `cnpg` (the Cluster the pooler attaches to);
-//! `network` reads the pods `pooler` and `teleport` create, to admit them.
+//! (the TLS chain every other part points at), `cnpg` (the Cluster the pooler attaches to) and
+//! the few other edges `tests/layers.rs` lists (`network` reads the pods `pooler` and `teleport`
+//! create, to admit them).
 
 pub mod backup;
 pub mod ca_bundle;
 pub mod certs;
 pub mod cnpg;
+pub mod databases;
 pub mod monitoring;
 pub mod network;
 pub mod pooler;
@@ -25,6 +27,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
     planned.extend(certs::plan(common));
     planned.extend(ca_bundle::plan(common));
     planned.extend(cnpg::plan(common));
+    planned.extend(databases::plan(common));
     planned.extend(backup::plan(common));
     planned.extend(pooler::plan(common));
     planned.extend(teleport::plan(common));
@@ -57,6 +60,8 @@ fn sync_wave(kind: Kind, component: &str) -> Option<i32> {
         Kind::ObjectStore => -1,
         Kind::Cluster => 0,
         Kind::ScheduledBackup | Kind::PodMonitor | Kind::PrometheusRule => 1,
+        // Reconciled by the running Cluster's primary; before Teleport offers them (wave 2).
+        Kind::Database => 1,
         Kind::Pooler | Kind::PodDisruptionBudget => 1,
         // Before the agent (wave 2) joins with it; hook Jobs run after every wave.
         Kind::TeleportProvisionToken => 1,

@@ -1,8 +1,7 @@
 //! Which fields of each kind name another object, and which documented input each may name
-//! instead: the CloudNativePG, cert-manager, external-secrets, RBAC and Teleport join token
-//! kinds by their own
-//! fields, every workload by its pod spec (service account, volumes, `env`/`envFrom`, image
-//! pull secrets).
+//! instead: the CloudNativePG (Cluster, Pooler, ScheduledBackup, Database), cert-manager,
+//! external-secrets, RBAC and Teleport join token kinds by their own fields, every workload by
+//! its pod spec (service account, volumes, `env`/`envFrom`, image pull secrets).
 
 use serde_json::Value as Json;
 
@@ -158,7 +157,7 @@ pub(super) fn references(object: &Json) -> Vec<Reference> {
                 );
             }
         }
-        "ScheduledBackup" => {
+        "ScheduledBackup" | "Database" => {
             refs.add(
                 "spec.cluster.name".into(),
                 "Cluster",

@@ -130,19 +130,20 @@ pub fn post_init_sql(values: &Values) -> Vec<String> {
 
 /// Statements for `postInitApplicationSQL`: the admin logs into the database the user opens
 /// (no `admin_user.default_database`) and creates Teleport's procedures in `pg_temp`.
+///
+/// Only the bootstrap database exists when this runs; the extra databases are created later by
+/// CloudNativePG's Database controller, which runs no SQL of ours. There the admin has CONNECT
+/// and TEMPORARY through `PUBLIC`, PostgreSQL's default privileges on a new database (see
+/// `resources::databases`).
 pub fn post_init_application_sql(values: &Values) -> Vec<String> {
     let Some(auto) = enabled(values) else {
         return Vec::new();
     };
-    super::database_names(values)
-        .iter()
-        .map(|db| {
-            format!(
-                "GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {}",
-                quoted(&auto.admin_user)
-            )
-        })
-        .collect()
+    vec![format!(
+        "GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}",
+        values.database.name,
+        quoted(&auto.admin_user)
+    )]
 }
 
 /// pg_hba lines, in this order, before CloudNativePG's catch-all password rule.

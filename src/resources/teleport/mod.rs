@@ -105,10 +105,20 @@ pub fn cluster_labels(values: &Values) -> BTreeMap<String, String> {
     labels
 }
 
-/// The PostgreSQL databases Teleport users may open (`db_names` of every role): the one place
-/// that lists them, so a new database reaches every role at once.
+/// The PostgreSQL databases Teleport users may open (`db_names` of every role, the databases
+/// pg_hba admits them to): the one place that lists them, so a new database reaches every role
+/// and rule at once. The bootstrap database, then each extra database that is to exist (one
+/// with `ensure: absent` is being dropped).
 pub fn database_names(values: &Values) -> Vec<String> {
-    vec![values.database.name.clone()]
+    let mut names = vec![values.database.name.clone()];
+    names.extend(
+        values
+            .databases
+            .iter()
+            .filter(|db| db.present())
+            .map(|db| db.name.clone()),
+    );
+    names
 }
 
 /// The label on databases that have an admin user, which the auto-users roles select: a role

@@ -11,6 +11,7 @@ mod auto_users;
 mod backup;
 mod client_ca_bundle;
 mod cron;
+mod databases;
 mod images;
 mod metadata;
 mod monitoring;
@@ -370,6 +371,7 @@ pub(super) fn domain(values: &Values, tree: &Tree) -> (Vec<Problem>, Vec<Problem
     updates::check_libraries_and_maps(values, &mut f);
     parameters::check(values, &mut f);
     roles::check(values, &mut f);
+    databases::check(values, &mut f);
     tls::check(values, &mut f);
     client_ca_bundle::check(values, &mut f);
     secrets::check(values, &mut f);

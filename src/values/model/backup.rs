@@ -251,8 +251,9 @@ pub struct ExternalCluster {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct DeletionProtection {
-    /// ArgoCD `Prune=false,Delete=false` on the Cluster, its ObjectStores and backups, so that
-    /// removing them from Git or deleting the Application leaves the data in place.
+    /// ArgoCD `Prune=false,Delete=false` on the Cluster, its ObjectStores and backups, and the
+    /// Databases with `databaseReclaimPolicy: delete`, so that removing them from Git or deleting
+    /// the Application leaves the data in place.
     pub enabled: bool,
 }
 

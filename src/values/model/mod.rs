@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
 mod backup;
+mod databases;
 mod monitoring;
 mod network;
 mod patches;
@@ -19,6 +20,7 @@ mod teleport;
 mod tls;
 
 pub use backup::*;
+pub use databases::*;
 pub use monitoring::*;
 pub use network::*;
 pub use patches::*;
@@ -44,6 +46,9 @@ pub struct Values {
     pub postgres: Postgres,
     /// The application database created at bootstrap.
     pub database: Database,
+    /// Databases besides the bootstrap one, created by CloudNativePG's Database controller and
+    /// reachable through Teleport like the bootstrap database.
+    pub databases: Vec<ExtraDatabase>,
     /// The two Teleport login roles (certificate-only).
     pub access: Access,
     /// Extra roles managed by CloudNativePG.

@@ -1,4 +1,4 @@
-//! CloudNativePG `postgresql.cnpg.io/v1` Cluster and Pooler (the fields cnpgtp writes).
+//! CloudNativePG `postgresql.cnpg.io/v1` Cluster, Pooler and Database (the fields cnpgtp writes).
 
 use std::collections::BTreeMap;
 
@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use super::barman::PluginConfiguration;
 use super::{NameRef, SecretKeyRef, custom_resource};
+
+mod database;
+
+pub use database::*;
 
 custom_resource!(
     /// A CloudNativePG PostgreSQL cluster.
