@@ -1,14 +1,49 @@
-//! Embeds `templates/` into the binary so a render never reads template files at run time.
+//! Build-time work that does not depend on a run's input.
 //!
-//! Writes `$OUT_DIR/templates.rs`: a sorted table of (file name, source). The renderer compiles a
-//! template the first time a render asks for it, so a process pays only for the templates its
-//! values need.
+//! Writes `$OUT_DIR/templates.rs`: a sorted table of (file name, source) of `templates/`, so a
+//! render never reads template files at run time. The renderer compiles a template the first
+//! time a render asks for it, so a process pays only for the templates its values need.
+//!
+//! Writes `$OUT_DIR/defaults_tree.rs`: `values/defaults.yaml` parsed by the crate's own values
+//! reader (the two modules below, shared with the library), as a table the binary unpacks
+//! without parsing (`src/yaml/packed.rs`). A lib test checks it against a run-time parse.
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::Arc;
 use std::{env, fs};
 
+#[allow(dead_code)]
+#[path = "src/yaml/tree.rs"]
+mod tree;
+
+#[allow(dead_code)]
+#[path = "src/yaml/packed.rs"]
+mod packed;
+
 fn main() {
+    templates();
+    defaults_tree();
+}
+
+fn defaults_tree() {
+    let root = Path::new(&env::var("CARGO_MANIFEST_DIR").expect("cargo sets it")).to_path_buf();
+    for input in [
+        "values/defaults.yaml",
+        "src/yaml/tree.rs",
+        "src/yaml/packed.rs",
+    ] {
+        println!("cargo:rerun-if-changed={}", root.join(input).display());
+    }
+    let text = fs::read_to_string(root.join("values/defaults.yaml")).expect("defaults readable");
+    // The name is not embedded (the binary supplies it); a build failure names the file.
+    let tree = tree::parse_values(&Arc::from("values/defaults.yaml"), &text)
+        .unwrap_or_else(|p| panic!("{}: {}", p.origin, p.message));
+    let out = Path::new(&env::var("OUT_DIR").expect("cargo sets it")).join("defaults_tree.rs");
+    fs::write(out, packed::write(&tree)).expect("OUT_DIR is writable");
+}
+
+fn templates() {
     let dir = Path::new(&env::var("CARGO_MANIFEST_DIR").expect("cargo sets it")).join("templates");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<_> = fs::read_dir(&dir)

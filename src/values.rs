@@ -313,35 +313,21 @@ pub struct Loaded {
     pub warnings: Vec<Problem>,
 }
 
-/// The embedded defaults as a tree, parsed once per process (a fleet loads them per database).
-fn defaults_tree() -> &'static Tree {
-    static TREE: std::sync::OnceLock<Tree> = std::sync::OnceLock::new();
-    TREE.get_or_init(|| {
-        layers::parse_source(DEFAULTS_NAME, &without_comment_lines(DEFAULTS))
-            .expect("the embedded defaults parse (tested)")
-    })
-}
-
-/// `text` with every comment-only line emptied, so line numbers stay the same. The defaults file
-/// is four-fifths comments, and the YAML scanner spends most of a one-database render's parsing
-/// time walking them. Only for the embedded defaults, which have no block scalars (a test proves
-/// the tree is unchanged).
-fn without_comment_lines(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for line in text.split_inclusive('\n') {
-        if line.trim_start().starts_with('#') {
-            out.push('\n');
-        } else {
-            out.push_str(line);
-        }
-    }
-    out
+/// The embedded defaults as a tree. build.rs parsed `values/defaults.yaml` with the same reader
+/// and embedded the tree, origins included, as a table (`yaml::packed`): input-independent work
+/// done once at build time instead of in every process.
+fn defaults_tree() -> Tree {
+    use crate::yaml::packed::{Packed, PackedNode};
+    // Generated numbers, not written for people to read.
+    #[allow(clippy::unreadable_literal)]
+    const TABLE: &[Packed] = include!(concat!(env!("OUT_DIR"), "/defaults_tree.rs"));
+    crate::yaml::packed::unpack(TABLE, &Arc::from(DEFAULTS_NAME))
 }
 
 /// Loads defaults, then `sources`, then `overrides`, and validates the result.
 pub fn load(sources: &[Source], overrides: &[Override]) -> Result<Loaded, Problems> {
     let mut problems = Vec::new();
-    let mut tree = defaults_tree().clone();
+    let mut tree = defaults_tree();
     for source in sources {
         match layers::parse_source(&source.name, &source.text) {
             Ok(layer) => layers::merge(&mut tree, layer),
@@ -472,15 +458,12 @@ fn unprintable(tree: &Tree, path: &mut KeyPath, problems: &mut Vec<Problem>) {
 mod tests {
     use super::*;
 
+    /// The table build.rs embedded is the tree this build's reader makes of the defaults.
     #[test]
-    fn dropping_comment_lines_keeps_the_defaults_tree_and_its_lines() {
-        let stripped = without_comment_lines(DEFAULTS);
-        assert!(
-            stripped.len() * 3 < DEFAULTS.len(),
-            "most of the defaults are comments"
-        );
-        assert_eq!(stripped.lines().count(), DEFAULTS.lines().count());
-        let original = layers::parse_source(DEFAULTS_NAME, DEFAULTS).expect("parses");
-        assert_eq!(*defaults_tree(), original);
+    fn embedded_defaults_tree_is_the_parsed_defaults() {
+        let parsed = layers::parse_source(DEFAULTS_NAME, DEFAULTS).expect("parses");
+        assert_eq!(defaults_tree(), parsed);
+        let table = crate::yaml::packed::write(&parsed);
+        assert!(table.lines().count() > 100, "{table}");
     }
 }

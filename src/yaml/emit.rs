@@ -3,111 +3,24 @@
 //!
 //! Why not serde-saphyr, which reads everything else: its serializer decides, scalar by scalar and
 //! character by character, how to present each string, and took a quarter of a one-database
-//! process (BENCHMARKS.md). Manifests need far less: the object is written as JSON by serde_json
-//! (field order kept), read back into [`Node`], and every string is written plain only when it
-//! passes a short, conservative test that no YAML 1.1 or 1.2 reader can take for anything but
-//! that string; otherwise it is a literal block (multi-line text) or a double-quoted JSON string,
+//! process (BENCHMARKS.md). Manifests need far less: the object is serialized into a [`Node`]
+//! tree (field order kept, scalars as serde_json writes them; `emit/node.rs`), and every string
+//! is written plain only when it passes a short, conservative test that no YAML 1.1 or 1.2 reader
+//! can take for anything but that string; otherwise it is a literal block (multi-line text) or a double-quoted JSON string,
 //! which is valid YAML. Tests read every output back with serde-saphyr and compare.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+mod node;
 
-/// A JSON document with its map order kept; strings without escapes borrow from the JSON text.
-#[derive(Debug, Clone, PartialEq)]
-enum Node<'a> {
-    Null,
-    Bool(bool),
-    Number(serde_json::Number),
-    Str(Cow<'a, str>),
-    Seq(Vec<Node<'a>>),
-    Map(Vec<(Cow<'a, str>, Node<'a>)>),
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Node<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct NodeVisitor;
-        impl<'de> Visitor<'de> for NodeVisitor {
-            type Value = Node<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON value")
-            }
-            fn visit_unit<E>(self) -> Result<Node<'de>, E> {
-                Ok(Node::Null)
-            }
-            fn visit_none<E>(self) -> Result<Node<'de>, E> {
-                Ok(Node::Null)
-            }
-            fn visit_bool<E>(self, b: bool) -> Result<Node<'de>, E> {
-                Ok(Node::Bool(b))
-            }
-            fn visit_i64<E>(self, i: i64) -> Result<Node<'de>, E> {
-                Ok(Node::Number(i.into()))
-            }
-            fn visit_u64<E>(self, u: u64) -> Result<Node<'de>, E> {
-                Ok(Node::Number(u.into()))
-            }
-            fn visit_f64<E: serde::de::Error>(self, x: f64) -> Result<Node<'de>, E> {
-                serde_json::Number::from_f64(x)
-                    .map(Node::Number)
-                    .ok_or_else(|| E::custom("a number YAML cannot hold"))
-            }
-            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Node<'de>, E> {
-                Ok(Node::Str(Cow::Borrowed(s)))
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Node<'de>, E> {
-                Ok(Node::Str(Cow::Owned(s.to_string())))
-            }
-            fn visit_string<E>(self, s: String) -> Result<Node<'de>, E> {
-                Ok(Node::Str(Cow::Owned(s)))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
-                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-                while let Some(item) = seq.next_element()? {
-                    items.push(item);
-                }
-                Ok(Node::Seq(items))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
-                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
-                while let Some(key) = map.next_key::<Key<'de>>()? {
-                    entries.push((key.0, map.next_value()?));
-                }
-                Ok(Node::Map(entries))
-            }
-        }
-        deserializer.deserialize_any(NodeVisitor)
-    }
-}
-
-/// A map key, borrowed from the JSON text when it has no escapes.
-struct Key<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string key")
-            }
-            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(s)))
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(s.to_string())))
-            }
-        }
-        deserializer.deserialize_str(KeyVisitor)
-    }
-}
+use node::Node;
 
 /// `object` as one YAML document (no `---`), ending in a newline.
 pub fn to_string<T: serde::Serialize>(object: &T) -> Result<String, String> {
-    let json = serde_json::to_string(object).map_err(|e| e.to_string())?;
-    let node: Node = serde_json::from_str(&json).map_err(|e| e.to_string())?;
-    let mut out = String::with_capacity(json.len() + json.len() / 2);
+    let node = node::to_node(object).map_err(|e| e.to_string())?;
+    // Most manifests fit; the few larger ones (scripts in a ConfigMap) grow it a few times.
+    let mut out = String::with_capacity(4096);
     match &node {
         Node::Map(entries) if !entries.is_empty() => write_map(&mut out, entries, 0),
         Node::Seq(items) if !items.is_empty() => write_seq(&mut out, items, 0),
