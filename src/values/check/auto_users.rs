@@ -5,6 +5,7 @@
 //! SQL, and CloudNativePG's bootstrap does not retry) or Teleport at the first connection.
 
 use super::Findings;
+use super::syntax::is_dashed_identifier;
 use crate::values::{AccessModel, Values};
 
 /// Predefined roles Teleport may hand out, with the first major that has each. The ones that
@@ -28,17 +29,6 @@ const PREDEFINED_ROLES: &[(&str, u32)] = &[
 /// Teleport's group role for the users it provisions.
 const AUTO_USER_GROUP: &str = "teleport-auto-user";
 
-/// A role name that is written quoted: letters, digits, `_` and `-`, starting with a letter.
-fn is_quotable_role_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 63
-        && bytes[0].is_ascii_lowercase()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-'))
-}
-
 fn is_reserved(name: &str) -> bool {
     name == "postgres"
         || name == "streaming_replica"
@@ -54,7 +44,7 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
     }
     let auto = &access.auto_users;
     let admin = &auto.admin_user;
-    if !is_quotable_role_name(admin) {
+    if !is_dashed_identifier(admin) {
         f.error(
             "teleport.access.autoUsers.adminUser",
             "not a PostgreSQL role name cnpgtp can write: lower-case letters, digits, `_` and `-`, starting with a letter, at most 63 characters",

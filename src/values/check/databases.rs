@@ -10,24 +10,12 @@
 //! roles), an extension in a schema that will not exist, two objects for one database.
 
 use super::Findings;
-use super::syntax::{is_dns_name, is_plain_sql_identifier};
+use super::syntax::{is_dashed_identifier, is_dns_name, is_plain_sql_identifier};
 use crate::naming::Names;
 use crate::values::{Ensure, ExtraDatabase, ImageFlavour, Values};
 
 /// Locales a minimal image has (as for `database.*`, see `postgres`).
 const MINIMAL_LOCALES: &[&str] = &["C", "POSIX", "C.UTF-8", "C.utf8"];
-
-/// An extension name as its control file is named: lower-case letters, digits, `_` and `-`
-/// (`uuid-ossp`), starting with a letter.
-fn is_extension_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 63
-        && bytes[0].is_ascii_lowercase()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-'))
-}
 
 /// An extension version as control files spell them (`1.6`, `3.5.0`, `1.0-beta1`).
 fn is_extension_version(version: &str) -> bool {
@@ -202,7 +190,7 @@ fn schemas(f: &mut Findings, values: &Values, at: &str, db: &ExtraDatabase) {
 fn extensions(f: &mut Findings, at: &str, db: &ExtraDatabase) {
     for (j, extension) in db.extensions.iter().enumerate() {
         let path = format!("{at}.extensions[{j}]");
-        if !is_extension_name(&extension.name) {
+        if !is_dashed_identifier(&extension.name) {
             f.error(
                 &format!("{path}.name"),
                 "not an extension name",

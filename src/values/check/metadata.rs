@@ -7,6 +7,8 @@
 //! (`Values::workload_identity`): the same key with another value would silently lose one of
 //! them, so it is refused.
 
+use std::collections::BTreeMap;
+
 use super::Findings;
 use super::syntax::{is_dns_name, is_label_key, is_label_value, is_quantity};
 use crate::values::{Metadata, Values};
@@ -94,16 +96,12 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
 }
 
 pub(super) fn metadata(f: &mut Findings, at: &str, meta: &Metadata) {
-    for (key, value) in &meta.labels {
-        if !is_label_key(key) || !is_label_value(value) {
-            f.error_key(
-                &format!("{at}.labels"),
-                key,
-                "not a valid label (key: a qualified name; value: 63 characters, alphanumerics, `-_.`)",
-                "use a label key such as `example.com/team` and a short value",
-            );
-        }
-    }
+    labels(
+        f,
+        &format!("{at}.labels"),
+        &meta.labels,
+        "use a label key such as `example.com/team` and a short value",
+    );
     for key in meta.annotations.keys() {
         if !is_label_key(key) {
             f.error_key(
@@ -111,6 +109,20 @@ pub(super) fn metadata(f: &mut Findings, at: &str, meta: &Metadata) {
                 key,
                 "not a valid annotation key (a qualified name, e.g. `example.com/owner`)",
                 "use a key with an optional DNS prefix and a name of alphanumerics, `-_.`",
+            );
+        }
+    }
+}
+
+/// Every entry of the label map at `at` is a valid label key and value; `fix` says what to write.
+pub(super) fn labels(f: &mut Findings, at: &str, labels: &BTreeMap<String, String>, fix: &str) {
+    for (key, value) in labels {
+        if !is_label_key(key) || !is_label_value(value) {
+            f.error_key(
+                at,
+                key,
+                "not a valid label (key: a qualified name; value: 63 characters, alphanumerics, `-_.`)",
+                fix,
             );
         }
     }

@@ -257,13 +257,20 @@ impl Findings<'_> {
         message: impl Into<String>,
         fix: impl Into<String>,
     ) {
+        let problem = self.at_key(map, key, message, fix);
+        self.errors.push(problem);
+    }
+
+    /// A problem about the entry `key` of the map at `map`, at that entry's position.
+    fn at_key(
+        &self,
+        map: &str,
+        key: &str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Problem {
         let path = KeyPath::parse(map).key(key);
-        self.errors.push(Problem::new(
-            Some(origin_of(self.tree, &path.0)),
-            path,
-            message,
-            fix,
-        ));
+        Problem::new(Some(origin_of(self.tree, &path.0)), path, message, fix)
     }
 
     fn error(&mut self, path: &str, message: impl Into<String>, fix: impl Into<String>) {
@@ -332,13 +339,8 @@ impl Findings<'_> {
         message: impl Into<String>,
         fix: impl Into<String>,
     ) {
-        let path = KeyPath::parse(map).key(key);
-        self.warnings.push(Problem::new(
-            Some(origin_of(self.tree, &path.0)),
-            path,
-            message,
-            fix,
-        ));
+        let problem = self.at_key(map, key, message, fix);
+        self.warnings.push(problem);
     }
 
     fn warn(&mut self, path: &str, message: impl Into<String>, fix: impl Into<String>) {

@@ -6,7 +6,8 @@
 //! rules are Prometheus' own: durations as `model.ParseDuration` reads them, label names as its
 //! data model allows, and thresholds that can fire at all.
 
-use super::syntax::{is_dns_name, is_label_key, is_label_value, prometheus_duration_seconds};
+use super::metadata::labels;
+use super::syntax::{is_dns_name, prometheus_duration_seconds};
 use super::{Findings, closest};
 use crate::values::{ALERT_NAMES, ColumnUsage, Values};
 
@@ -49,8 +50,9 @@ fn is_prometheus_name(text: &str) -> bool {
 pub(super) fn check(values: &Values, f: &mut Findings) {
     let m = &values.monitoring;
     custom_queries(values, f);
-    labels(f, "monitoring.labels", &m.labels);
-    labels(f, "monitoring.dashboard.labels", &m.dashboard.labels);
+    let fix = "use a label such as `release: monitoring`";
+    labels(f, "monitoring.labels", &m.labels, fix);
+    labels(f, "monitoring.dashboard.labels", &m.dashboard.labels, fix);
     if let Some(interval) = &m.pod_monitors.interval {
         duration(f, "monitoring.podMonitors.interval", interval, false);
     }
@@ -148,19 +150,6 @@ fn custom_queries(values: &Values, f: &mut Findings) {
                 &format!("{at}.key"),
                 "not a ConfigMap key (alphanumerics, `-`, `_`, `.`)",
                 "use the key that holds the queries, e.g. `queries`",
-            );
-        }
-    }
-}
-
-fn labels(f: &mut Findings, at: &str, labels: &std::collections::BTreeMap<String, String>) {
-    for (key, value) in labels {
-        if !is_label_key(key) || !is_label_value(value) {
-            f.error_key(
-                at,
-                key,
-                "not a valid label (key: a qualified name; value: 63 characters, alphanumerics, `-_.`)",
-                "use a label such as `release: monitoring`",
             );
         }
     }

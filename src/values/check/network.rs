@@ -7,12 +7,12 @@
 //! poolers no application may reach, and Teleport sources written for agent mode, which admits
 //! the rendered agent instead.
 
-use std::collections::BTreeMap;
-
 use super::Findings;
-use super::syntax::{is_label_key, is_label_value};
+use super::metadata::labels;
 use crate::naming::is_dns_label;
 use crate::values::{Registration, Values};
+
+const POD_LABELS_FIX: &str = "write the pods' label as `kubectl get pods --show-labels` shows it";
 
 pub(super) fn check(values: &Values, f: &mut Findings) {
     let np = &values.network_policy;
@@ -22,14 +22,24 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
         ("networkPolicy.monitoring", &np.monitoring),
     ] {
         namespace(f, &format!("{at}.namespace"), &peer.namespace);
-        labels(f, &format!("{at}.podLabels"), &peer.pod_labels);
+        labels(
+            f,
+            &format!("{at}.podLabels"),
+            &peer.pod_labels,
+            POD_LABELS_FIX,
+        );
     }
     for (i, peer) in np.applications.from.iter().enumerate() {
         let at = format!("networkPolicy.applications.from[{i}]");
         if let Some(name) = &peer.namespace {
             namespace(f, &format!("{at}.namespace"), name);
         }
-        labels(f, &format!("{at}.podLabels"), &peer.pod_labels);
+        labels(
+            f,
+            &format!("{at}.podLabels"),
+            &peer.pod_labels,
+            POD_LABELS_FIX,
+        );
         if peer.namespace.is_none() && peer.pod_labels.is_empty() {
             f.error(
                 &at,
@@ -72,18 +82,5 @@ fn namespace(f: &mut Findings, at: &str, name: &str) {
             "not a namespace name (a DNS label: lower case letters, digits and `-`, at most 63)",
             "write the namespace's name as `kubectl get namespaces` shows it",
         );
-    }
-}
-
-fn labels(f: &mut Findings, at: &str, labels: &BTreeMap<String, String>) {
-    for (key, value) in labels {
-        if !is_label_key(key) || !is_label_value(value) {
-            f.error_key(
-                at,
-                key,
-                "not a valid label (key: a qualified name; value: 63 characters, alphanumerics, `-_.`)",
-                "write the pods' label as `kubectl get pods --show-labels` shows it",
-            );
-        }
     }
 }

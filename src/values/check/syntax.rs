@@ -206,6 +206,18 @@ pub fn quantity_value(text: &str) -> Option<f64> {
     Some(number * scale)
 }
 
+/// Lower-case letters, digits, `_` and `-`, starting with a letter, at most 63 bytes: a role
+/// name cnpgtp always quotes, an extension's control-file name (`uuid-ossp`).
+pub fn is_dashed_identifier(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes[0].is_ascii_lowercase()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-'))
+}
+
 /// A Prometheus duration in seconds (`model.ParseDuration`: units `y w d h m s ms` in that
 /// order, each at most once, integers only; `0` alone), or `None`. What a PrometheusRule's
 /// `for` accepts (the CRD's pattern is the same).
