@@ -370,7 +370,10 @@ pub fn load(sources: &[Source], overrides: &[Override]) -> Result<Loaded, Proble
     if !problems.is_empty() {
         return Err(Problems(problems));
     }
-    unprintable(&tree, &mut KeyPath::default(), &mut problems);
+    // Walking with the key path clones every key: only when there is something to report.
+    if holds_unprintable(&tree) {
+        unprintable(&tree, &mut KeyPath::default(), &mut problems);
+    }
     if !problems.is_empty() {
         return Err(Problems(problems));
     }
@@ -419,6 +422,20 @@ fn is_unprintable(c: char) -> bool {
     matches!(c, '\u{7f}'..='\u{84}' | '\u{86}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}')
 }
 
+/// Whether any string or key of `tree` holds a character from [`is_unprintable`].
+fn holds_unprintable(tree: &Tree) -> bool {
+    // Every such character is DEL or encoded with bytes >= 0x80: plain ASCII text has none.
+    let suspect = |text: &str| text.bytes().any(|b| b >= 0x7f) && text.chars().any(is_unprintable);
+    match &tree.node {
+        crate::yaml::Node::Str(text) => suspect(text),
+        crate::yaml::Node::Seq(items) => items.iter().any(holds_unprintable),
+        crate::yaml::Node::Map(entries) => entries
+            .iter()
+            .any(|(key, value)| suspect(key) || holds_unprintable(value)),
+        _ => false,
+    }
+}
+
 /// Problems for every string (or key) holding a character from [`is_unprintable`].
 fn unprintable(tree: &Tree, path: &mut KeyPath, problems: &mut Vec<Problem>) {
     fn report(problems: &mut Vec<Problem>, path: &KeyPath, origin: &Origin, what: &str) {
@@ -465,5 +482,29 @@ mod tests {
         assert_eq!(defaults_tree(), parsed);
         let table = crate::yaml::packed::write(&parsed);
         assert!(table.lines().count() > 100, "{table}");
+    }
+
+    /// DEL and the C1 controls are reported at their key, in values and in keys alike; text
+    /// with other non-ASCII characters is not.
+    #[test]
+    fn control_characters_are_refused_at_their_key() {
+        let load_text = |text: &str| {
+            load(
+                &[Source {
+                    name: "v.yaml".into(),
+                    text: text.into(),
+                }],
+                &[],
+            )
+        };
+        for (text, key) in [
+            ("labels:\n  team: \"a\\x7fb\"\n", "labels.team"),
+            ("labels:\n  \"te\\u009fam\": b\n", "labels"),
+        ] {
+            let problems = load_text(text).expect_err(text).to_string();
+            assert!(problems.contains("control character"), "{problems}");
+            assert!(problems.contains(key), "{problems}");
+        }
+        assert!(load_text("backup:\n  disabledReason: \"caf\u{e9} \u{2603}\"\n").is_ok());
     }
 }
