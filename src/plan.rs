@@ -82,6 +82,20 @@ impl<'a> Common<'a> {
         labels
     }
 
+    /// The Poolers this database has, as (`rw` or `ro`, name): none without `pooler.enabled`,
+    /// `ro` only with `pooler.readOnly`. Every part that names a Pooler asks here.
+    pub fn poolers(&self) -> Vec<(&'static str, &str)> {
+        let pooler = &self.values.pooler;
+        let mut poolers = Vec::new();
+        if pooler.enabled {
+            poolers.push(("rw", self.names.pooler_rw.as_str()));
+            if pooler.read_only {
+                poolers.push(("ro", self.names.pooler_ro.as_str()));
+            }
+        }
+        poolers
+    }
+
     /// `metadata` of a namespaced object, as the templates receive it.
     pub fn metadata(&self, name: &str, component: &str) -> Json {
         json!({"name": name, "namespace": self.namespace(), "labels": self.labels(component)})

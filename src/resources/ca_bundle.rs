@@ -51,7 +51,8 @@ pub const SYNC_SCRIPT: &str = include_str!("../../scripts/ca-bundle/sync.sh");
 pub const BUNDLE_TEMPLATE: &str = include_str!("../../scripts/ca-bundle/external-secret.tmpl");
 
 /// Label value of every object of the bundle (`app.kubernetes.io/component`).
-const COMPONENT: &str = "ca-bundle";
+/// The component label of the bundle's objects (monitoring finds the bundle workload by it).
+pub(crate) const COMPONENT: &str = "ca-bundle";
 
 /// The Secret the Cluster's `clientCASecret` names.
 pub fn bundle_secret(names: &Names) -> &str {
@@ -112,19 +113,6 @@ pub fn plan(common: &Common) -> Vec<Planned> {
     planned
 }
 
-/// The Poolers the sync workload annotates after a bundle change (those `pooler` renders).
-fn poolers<'a>(common: &'a Common) -> Vec<&'a str> {
-    let pooler = &common.values.pooler;
-    let mut names = Vec::new();
-    if pooler.enabled {
-        names.push(common.names.pooler_rw.as_str());
-        if pooler.read_only {
-            names.push(common.names.pooler_ro.as_str());
-        }
-    }
-    names
-}
-
 /// What the bundle's ServiceAccount may do: read the two sources, and for the sync workload
 /// also watch them, write the bundle and annotate the Poolers. Every rule names its objects
 /// (`watch` with resourceNames works because kubectl watches one object with the field selector
@@ -146,7 +134,7 @@ fn rbac_rules(common: &Common) -> Json {
             if !databases_awaiting_ca(common.values).is_empty() {
                 rules.push(json!({"apiGroups": [""], "resources": ["secrets"], "resourceNames": [certs::server_ca_secret(common)], "verbs": ["get", "watch"]}));
             }
-            let poolers = poolers(common);
+            let poolers: Vec<&str> = common.poolers().into_iter().map(|(_, name)| name).collect();
             if !poolers.is_empty() {
                 rules.push(json!({"apiGroups": ["postgresql.cnpg.io"], "resources": ["poolers"], "resourceNames": poolers, "verbs": ["patch"]}));
             }
@@ -213,7 +201,7 @@ fn sync_workload(common: &Common) -> Vec<Planned> {
         {"name": "TELEPORT_CA_SECRET", "value": teleport_secret},
         {"name": "TELEPORT_CA_KEY", "value": teleport_key},
         {"name": "TARGET_SECRET", "value": bundle_secret(names)},
-        {"name": "POOLERS", "value": poolers(common).join(" ")},
+        {"name": "POOLERS", "value": common.poolers().into_iter().map(|(_, name)| name).collect::<Vec<_>>().join(" ")},
         {"name": "HOME", "value": "/tmp"},
         {"name": "TMPDIR", "value": "/tmp"},
         // Each kubectl is a Go program: a soft heap limit keeps four of them inside the

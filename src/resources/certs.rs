@@ -28,13 +28,12 @@ pub fn client_ca_secret(names: &Names) -> &str {
 pub fn server_dns_names(common: &Common) -> Vec<String> {
     let names = &common.names;
     let namespace = common.namespace();
-    let mut services = vec![&names.rw_service, &names.ro_service, &names.r_service];
-    if common.values.pooler.enabled {
-        services.push(&names.pooler_rw);
-    }
-    if common.values.pooler.enabled && common.values.pooler.read_only {
-        services.push(&names.pooler_ro);
-    }
+    let mut services = vec![
+        names.rw_service.as_str(),
+        names.ro_service.as_str(),
+        names.r_service.as_str(),
+    ];
+    services.extend(common.poolers().into_iter().map(|(_, name)| name));
     services.extend(
         common
             .values
@@ -42,7 +41,7 @@ pub fn server_dns_names(common: &Common) -> Vec<String> {
             .services
             .additional
             .iter()
-            .map(|s| &s.name),
+            .map(|s| s.name.as_str()),
     );
     let mut dns: Vec<String> = services
         .into_iter()

@@ -25,7 +25,7 @@ use serde_json::{Value as Json, json};
 
 use crate::manifest::Kind;
 use crate::plan::{Common, Planned};
-use crate::resources::{pooler, teleport};
+use crate::resources::teleport;
 use crate::values::{PeerPods, Registration, Values};
 
 /// PostgreSQL on the instances, PgBouncer on the poolers.
@@ -47,10 +47,7 @@ pub fn plan(common: &Common) -> Vec<Planned> {
         return Vec::new();
     }
     let names = &common.names;
-    let pooler_names: Vec<String> = pooler::poolers(values, names)
-        .into_iter()
-        .map(|(_, name)| name.clone())
-        .collect();
+    let pooler_names: Vec<&str> = common.poolers().into_iter().map(|(_, name)| name).collect();
     let applications = application_peers(values);
     let scraped = values.monitoring.pod_monitors.enabled;
 

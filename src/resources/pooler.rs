@@ -9,7 +9,6 @@
 use serde_json::{Value as Json, json};
 
 use crate::manifest::Kind;
-use crate::naming::Names;
 use crate::plan::{Common, Planned, container_resources};
 use crate::resources::cnpg::{POOLER_AUTH_QUERY, node_affinity, tolerations};
 use crate::values::{AntiAffinity, Metadata, PoolMode, Values};
@@ -90,22 +89,10 @@ fn service_template(values: &Values) -> Option<Json> {
     (!template.is_empty()).then_some(Json::Object(template))
 }
 
-/// The Poolers rendered, as (`rw` or `ro`, name): none without `pooler.enabled`.
-pub fn poolers<'n>(values: &Values, names: &'n Names) -> Vec<(&'static str, &'n String)> {
-    let mut kinds = Vec::new();
-    if values.pooler.enabled {
-        kinds.push(("rw", &names.pooler_rw));
-        if values.pooler.read_only {
-            kinds.push(("ro", &names.pooler_ro));
-        }
-    }
-    kinds
-}
-
 pub fn plan(common: &Common) -> Vec<Planned> {
     let values = common.values;
     let names = &common.names;
-    let kinds = poolers(values, names);
+    let kinds = common.poolers();
     let budget = &values.pooler.pod_disruption_budget;
     let budgets = kinds
         .iter()
