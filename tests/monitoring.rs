@@ -1041,6 +1041,7 @@ fn the_dashboard_fits_a_client_side_apply() {
 /// where the delay applies (not on the topology's primary).
 #[test]
 fn the_lag_threshold_allows_for_a_replica_clusters_apply_delay() {
+    // (the alert's threshold, the dashboard panel's): the panel draws what the alert evaluates.
     let lag = |args: &[&str]| {
         let mut all = vec![
             "render",
@@ -1048,6 +1049,8 @@ fn the_lag_threshold_allows_for_a_replica_clusters_apply_delay() {
             "values/replica.yaml",
             "--set",
             "monitoring.alerts.enabled=true",
+            "--set",
+            "monitoring.dashboard.enabled=true",
         ];
         all.extend_from_slice(args);
         let out = common::cnpgtp(&all).unwrap_or_else(|e| panic!("{}", e.0));
@@ -1061,16 +1064,33 @@ fn the_lag_threshold_allows_for_a_replica_clusters_apply_delay() {
             .into_iter()
             .find(|r| r["alert"] == "CnpgtpReplicationLag")
             .unwrap();
-        lag["expr"]
+        let alert = lag["expr"]
             .as_str()
             .unwrap()
             .rsplit("> ")
             .next()
             .unwrap()
-            .to_string()
+            .to_string();
+        let dashboard = of_kind(&objects, "ConfigMap")
+            .into_iter()
+            .find_map(|c| c["data"]["cnpgtp.json"].as_str().map(str::to_string))
+            .expect("a dashboard");
+        let dashboard: Json = serde_json::from_str(&dashboard).unwrap();
+        let panel = dashboard["panels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["title"] == "Replication lag")
+            .unwrap()
+            .clone();
+        let steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"].clone();
+        (alert, steps[1]["value"].as_f64().unwrap())
     };
-    assert_eq!(lag(&[]), "30");
-    assert_eq!(lag(&["--set", "replica.minApplyDelay=1h"]), "3630");
+    assert_eq!(lag(&[]), ("30".to_string(), 30.0));
+    assert_eq!(
+        lag(&["--set", "replica.minApplyDelay=1h"]),
+        ("3630".to_string(), 3630.0)
+    );
     // The primary of the topology replays nothing: no delay.
     assert_eq!(
         lag(&[
@@ -1079,6 +1099,6 @@ fn the_lag_threshold_allows_for_a_replica_clusters_apply_delay() {
             "--set",
             "replica.primary=billing-dr"
         ]),
-        "30"
+        ("30".to_string(), 30.0)
     );
 }

@@ -12,6 +12,7 @@ use serde_json::{Value as Json, json};
 
 use crate::manifest::Kind;
 use crate::plan::{Common, Planned};
+use crate::resources::ca_bundle;
 use crate::values::{
     ALERT_NAMES, BundleMechanism, go_duration_seconds, prometheus_duration_seconds,
 };
@@ -19,9 +20,16 @@ use crate::values::{
 /// What the rules watch: the series selectors of this cluster's instances and poolers and the
 /// objects the rest of the plan renders.
 pub struct Scope {
+    /// The cluster's namespace.
+    pub namespace: String,
     /// `namespace="…", pod=~"<cluster>-[1-9][0-9]*"`: the instance pods, never the poolers'
     /// (`<pooler>-<replicaset>-<pod>`).
     pub instances: String,
+    /// The instances' data volumes, `<cluster>-N`, as a PVC name pattern (`-wal` appended for
+    /// the WAL volumes).
+    pub data_volumes: String,
+    /// The label holding the namespace in kubelet's and kube-state-metrics' series.
+    kubernetes_namespace: String,
     /// The rendered Poolers' names.
     pub poolers: Vec<String>,
     /// Each rendered Certificate's name and `renewBefore` in seconds.
@@ -40,7 +48,7 @@ impl Scope {
         };
         let component = |p: &Planned| {
             p.context["metadata"]["labels"]["app.kubernetes.io/component"].as_str()
-                == Some("ca-bundle")
+                == Some(ca_bundle::COMPONENT)
         };
         let bundle = rendered.iter().find_map(|p| match p.kind {
             Kind::ExternalSecret if component(p) => {
@@ -50,11 +58,20 @@ impl Scope {
             _ => None,
         });
         Self {
+            namespace: common.namespace().to_string(),
             instances: format!(
                 r#"namespace="{}", pod=~"{}-[1-9][0-9]*""#,
                 common.namespace(),
                 common.names.cluster
             ),
+            data_volumes: format!("{}-[1-9][0-9]*", common.names.cluster),
+            kubernetes_namespace: common
+                .values
+                .monitoring
+                .alerts
+                .namespace_labels
+                .kubernetes
+                .clone(),
             poolers: rendered
                 .iter()
                 .filter(|p| p.kind == Kind::Pooler)
@@ -74,13 +91,76 @@ impl Scope {
         }
     }
 
-    /// The pods of one Pooler (its Deployment's: `<pooler>-<replicaset hash>-<pod hash>`).
-    pub fn pooler_pods(&self, common: &Common, pooler: &str) -> String {
+    /// The pods of these Poolers (their Deployments': `<pooler>-<replicaset hash>-<pod hash>`).
+    pub fn pooler_pods(&self, poolers: &[&str]) -> String {
+        let patterns: Vec<String> = poolers
+            .iter()
+            .map(|p| format!("{p}-[a-z0-9]+-[a-z0-9]+"))
+            .collect();
         format!(
-            r#"namespace="{}", pod=~"{pooler}-[a-z0-9]+-[a-z0-9]+""#,
-            common.namespace()
+            r#"namespace="{}", pod=~"{}""#,
+            self.namespace,
+            patterns.join("|")
         )
     }
+
+    /// Per replica, how far its replay is behind, in seconds. The series the alerts and the
+    /// dashboard share are built here, so a panel shows what its alert evaluates.
+    pub fn replication_lag(&self) -> String {
+        format!(
+            "max by (pod) (cnpg_pg_replication_lag{{{}}})",
+            self.instances
+        )
+    }
+
+    /// Per instance, backends as a percentage of `max_connections`.
+    pub fn connections_percent(&self) -> String {
+        let inst = &self.instances;
+        format!(
+            r#"100 * sum by (pod) (cnpg_backends_total{{{inst}}}) / on (pod) max by (pod) (cnpg_pg_settings_setting{{{inst}, name="max_connections"}})"#
+        )
+    }
+
+    /// Per database, the age of its oldest unfrozen transaction ID.
+    pub fn xid_age(&self) -> String {
+        format!(
+            "max by (datname) (cnpg_pg_database_xid_age{{{}}})",
+            self.instances
+        )
+    }
+
+    /// Per PVC whose name matches `pvc`, the percentage used.
+    pub fn volume_percent(&self, pvc: &str) -> String {
+        let selector = format!(
+            r#"{}="{}", persistentvolumeclaim=~"{pvc}""#,
+            self.kubernetes_namespace, self.namespace
+        );
+        format!(
+            "max by (persistentvolumeclaim) (100 * kubelet_volume_stats_used_bytes{{{selector}}} / kubelet_volume_stats_capacity_bytes{{{selector}}})"
+        )
+    }
+
+    /// Seconds since the newest Barman Cloud backup (the plugin reports 0 before the first).
+    pub fn backup_age(&self) -> String {
+        format!(
+            "time() - max(barman_cloud_cloudnative_pg_io_last_available_backup_timestamp{{{}}})",
+            self.instances
+        )
+    }
+
+    /// Per pod of these Poolers, clients waiting for a server connection.
+    pub fn pooler_waiting(&self, poolers: &[&str]) -> String {
+        format!(
+            "sum by (pod) (cnpg_pgbouncer_pools_cl_waiting{{{}}})",
+            self.pooler_pods(poolers)
+        )
+    }
+}
+
+/// The replication-lag threshold in seconds: the values' plus a replica cluster's
+/// `minApplyDelay`, which it is always behind by design.
+pub fn lag_threshold(values: &crate::values::Values) -> f64 {
+    values.monitoring.alerts.replication_lag.threshold + apply_delay(values)
 }
 
 #[derive(Clone, Copy)]
@@ -181,17 +261,13 @@ pub fn rules(common: &Common, scope: &Scope) -> Vec<Json> {
                 .says(format!("The primary of {ns}/{cluster} changed"), format!("An instance entered or left recovery within {}: a failover or switchover happened. Check why.", a.failover.window)),
         );
     }
-    // A delayed replica cluster (minApplyDelay) is always that far behind, by design.
-    let lag = a.replication_lag.threshold + apply_delay(values);
+    let lag = lag_threshold(values);
     alerts.push(
         Alert::new(
             "CnpgtpReplicationLag",
             Severity::Warning,
             &a.replication_lag.for_,
-            format!(
-                "max by (pod) (cnpg_pg_replication_lag{{{inst}}}) > {}",
-                number(lag)
-            ),
+            format!("{} > {}", scope.replication_lag(), number(lag)),
         )
         .says(
             format!(
@@ -205,13 +281,26 @@ pub fn rules(common: &Common, scope: &Scope) -> Vec<Json> {
         ),
     );
     alerts.push(
-        Alert::new("CnpgtpConnectionsNearLimit", Severity::Warning, &a.connections.for_, format!(
-            r#"100 * sum by (pod) (cnpg_backends_total{{{inst}}}) / on (pod) max by (pod) (cnpg_pg_settings_setting{{{inst}, name="max_connections"}}) > {}"#,
-            number(a.connections.threshold)))
-            .says(format!("{{{{ $labels.pod }}}} of {ns}/{cluster} uses more than {}% of max_connections", number(a.connections.threshold)), "New connections will be refused once max_connections is reached."),
+        Alert::new(
+            "CnpgtpConnectionsNearLimit",
+            Severity::Warning,
+            &a.connections.for_,
+            format!(
+                "{} > {}",
+                scope.connections_percent(),
+                number(a.connections.threshold)
+            ),
+        )
+        .says(
+            format!(
+                "{{{{ $labels.pod }}}} of {ns}/{cluster} uses more than {}% of max_connections",
+                number(a.connections.threshold)
+            ),
+            "New connections will be refused once max_connections is reached.",
+        ),
     );
     alerts.push(
-        Alert::new("CnpgtpXidWraparound", Severity::Warning, &a.xid_age.for_, format!("max by (datname) (cnpg_pg_database_xid_age{{{inst}}}) > {}", number(a.xid_age.threshold)))
+        Alert::new("CnpgtpXidWraparound", Severity::Warning, &a.xid_age.for_, format!("{} > {}", scope.xid_age(), number(a.xid_age.threshold)))
             .says(format!("Database {{{{ $labels.datname }}}} of {ns}/{cluster} is more than {} transactions past its oldest unfrozen one", number(a.xid_age.threshold)), "PostgreSQL stops accepting writes about 2.1 billion transactions after the oldest unfrozen one; vacuum is not keeping up."),
     );
     alerts.push(
@@ -219,18 +308,13 @@ pub fn rules(common: &Common, scope: &Scope) -> Vec<Json> {
             .says(format!("{{{{ $labels.usename }}}} has had a transaction open for more than {} s on {{{{ $labels.pod }}}} of {ns}/{cluster}", number(a.long_transaction.threshold)), "A long transaction holds back vacuum (bloat, wraparound) and may hold locks others wait for."),
     );
     let k8s_ns = &a.namespace_labels.kubernetes;
-    let volume = |pvc: &str| {
-        format!(
-            r#"max by (persistentvolumeclaim) (100 * kubelet_volume_stats_used_bytes{{{k8s_ns}="{ns}", persistentvolumeclaim=~"{pvc}"}} / kubelet_volume_stats_capacity_bytes{{{k8s_ns}="{ns}", persistentvolumeclaim=~"{pvc}"}})"#
-        )
-    };
     alerts.push(
-        Alert::new("CnpgtpDataVolumeFilling", Severity::Warning, &a.data_volume.for_, format!("{} > {}", volume(&format!("{cluster}-[1-9][0-9]*")), number(a.data_volume.threshold)))
+        Alert::new("CnpgtpDataVolumeFilling", Severity::Warning, &a.data_volume.for_, format!("{} > {}", scope.volume_percent(&scope.data_volumes), number(a.data_volume.threshold)))
             .says(format!("Volume {{{{ $labels.persistentvolumeclaim }}}} of {ns}/{cluster} is more than {}% full", number(a.data_volume.threshold)), "PostgreSQL stops when its data volume is full; grow postgres.storage.size (CloudNativePG resizes online where the StorageClass allows it)."),
     );
     if values.postgres.wal_storage.size.is_some() {
         alerts.push(
-            Alert::new("CnpgtpWalVolumeFilling", Severity::Critical, &a.wal_volume.for_, format!("{} > {}", volume(&format!("{cluster}-[1-9][0-9]*-wal")), number(a.wal_volume.threshold)))
+            Alert::new("CnpgtpWalVolumeFilling", Severity::Critical, &a.wal_volume.for_, format!("{} > {}", scope.volume_percent(&format!("{}-wal", scope.data_volumes)), number(a.wal_volume.threshold)))
                 .says(format!("WAL volume {{{{ $labels.persistentvolumeclaim }}}} of {ns}/{cluster} is more than {}% full", number(a.wal_volume.threshold)), "PostgreSQL stops when the WAL volume is full; WAL piles up when archiving fails or a replication slot holds it."),
         );
     }
@@ -249,7 +333,7 @@ pub fn rules(common: &Common, scope: &Scope) -> Vec<Json> {
                 "max(barman_cloud_cloudnative_pg_io_last_available_backup_timestamp{{{inst}}})"
             );
             alerts.push(
-                Alert::new("CnpgtpBackupTooOld", Severity::Warning, &a.last_backup.for_, format!("time() - {last} > {}", number(seconds(&a.last_backup.max_age))))
+                Alert::new("CnpgtpBackupTooOld", Severity::Warning, &a.last_backup.for_, format!("{} > {}", scope.backup_age(), number(seconds(&a.last_backup.max_age))))
                     .says(format!("The newest backup of {ns}/{cluster} is older than {}", a.last_backup.max_age), format!("No base backup has completed within {}: a restore would replay more WAL, or have none to start from.", a.last_backup.max_age)),
             );
             alerts.push(
@@ -259,7 +343,7 @@ pub fn rules(common: &Common, scope: &Scope) -> Vec<Json> {
         }
     }
     for pooler in &scope.poolers {
-        let pods = scope.pooler_pods(common, pooler);
+        let pods = scope.pooler_pods(&[pooler]);
         let mut down = Alert::new(
             "CnpgtpPoolerDown",
             Severity::Critical,
@@ -274,8 +358,7 @@ pub fn rules(common: &Common, scope: &Scope) -> Vec<Json> {
         alerts.push(down);
     }
     for pooler in &scope.poolers {
-        let pods = scope.pooler_pods(common, pooler);
-        let mut waiting = Alert::new("CnpgtpPoolerClientsWaiting", Severity::Warning, &a.pooler_waiting.for_, format!("sum by (pod) (cnpg_pgbouncer_pools_cl_waiting{{{pods}}}) > {}", number(a.pooler_waiting.threshold)))
+        let mut waiting = Alert::new("CnpgtpPoolerClientsWaiting", Severity::Warning, &a.pooler_waiting.for_, format!("{} > {}", scope.pooler_waiting(&[pooler]), number(a.pooler_waiting.threshold)))
             .says(format!("More than {} clients wait for a server connection on {{{{ $labels.pod }}}} of {ns}/{pooler}", number(a.pooler_waiting.threshold)), "PgBouncer's pools are exhausted: queries queue. Raise default_pool_size, or find what holds the connections.");
         waiting.extra_labels.push(("pooler", pooler.clone()));
         alerts.push(waiting);

@@ -7,6 +7,7 @@
 use serde_json::{Value as Json, json};
 
 use super::Scope;
+use super::alerts::lag_threshold;
 use crate::plan::Common;
 use crate::resources::ca_bundle::fnv1a64;
 
@@ -25,7 +26,6 @@ pub fn json(common: &Common, scope: &Scope) -> String {
     let ns = common.namespace();
     let cluster = &common.names.cluster;
     let inst = &scope.instances;
-    let k8s_ns = &a.namespace_labels.kubernetes;
     let mut panels = vec![
         Panel {
             title: "Instances up",
@@ -37,23 +37,21 @@ pub fn json(common: &Common, scope: &Scope) -> String {
         Panel {
             title: "Replication lag",
             unit: "s",
-            expr: format!("max by (pod) (cnpg_pg_replication_lag{{{inst}}})"),
+            expr: scope.replication_lag(),
             legend: "{{pod}}",
-            threshold: Some(a.replication_lag.threshold),
+            threshold: Some(lag_threshold(common.values)),
         },
         Panel {
             title: "Connections (% of max_connections)",
             unit: "percent",
-            expr: format!(
-                r#"100 * sum by (pod) (cnpg_backends_total{{{inst}}}) / on (pod) max by (pod) (cnpg_pg_settings_setting{{{inst}, name="max_connections"}})"#
-            ),
+            expr: scope.connections_percent(),
             legend: "{{pod}}",
             threshold: Some(a.connections.threshold),
         },
         Panel {
             title: "Transaction ID age",
             unit: "short",
-            expr: format!("max by (datname) (cnpg_pg_database_xid_age{{{inst}}})"),
+            expr: scope.xid_age(),
             legend: "{{datname}}",
             threshold: Some(a.xid_age.threshold),
         },
@@ -67,9 +65,7 @@ pub fn json(common: &Common, scope: &Scope) -> String {
         Panel {
             title: "Volumes used",
             unit: "percent",
-            expr: format!(
-                r#"max by (persistentvolumeclaim) (100 * kubelet_volume_stats_used_bytes{{{k8s_ns}="{ns}", persistentvolumeclaim=~"{cluster}-[1-9][0-9]*(-wal)?"}} / kubelet_volume_stats_capacity_bytes{{{k8s_ns}="{ns}", persistentvolumeclaim=~"{cluster}-[1-9][0-9]*(-wal)?"}})"#
-            ),
+            expr: scope.volume_percent(&format!("{}(-wal)?", scope.data_volumes)),
             legend: "{{persistentvolumeclaim}}",
             threshold: Some(a.data_volume.threshold),
         },
@@ -87,26 +83,17 @@ pub fn json(common: &Common, scope: &Scope) -> String {
         panels.push(Panel {
             title: "Age of the newest backup",
             unit: "s",
-            expr: format!(
-                "time() - max(barman_cloud_cloudnative_pg_io_last_available_backup_timestamp{{{inst}}})"
-            ),
+            expr: scope.backup_age(),
             legend: "age",
             threshold: crate::values::prometheus_duration_seconds(&a.last_backup.max_age),
         });
     }
     if !scope.poolers.is_empty() {
-        let pods: Vec<String> = scope
-            .poolers
-            .iter()
-            .map(|p| format!("{p}-[a-z0-9]+-[a-z0-9]+"))
-            .collect();
+        let poolers: Vec<&str> = scope.poolers.iter().map(String::as_str).collect();
         panels.push(Panel {
             title: "PgBouncer clients waiting",
             unit: "short",
-            expr: format!(
-                r#"sum by (pod) (cnpg_pgbouncer_pools_cl_waiting{{namespace="{ns}", pod=~"{}"}})"#,
-                pods.join("|")
-            ),
+            expr: scope.pooler_waiting(&poolers),
             legend: "{{pod}}",
             threshold: Some(a.pooler_waiting.threshold),
         });
