@@ -10,12 +10,10 @@
 //! roles), an extension in a schema that will not exist, two objects for one database.
 
 use super::Findings;
-use super::syntax::{is_dashed_identifier, is_dns_name, is_plain_sql_identifier};
+use super::postgres::{MINIMAL_IMAGE_LOCALES, minimal_image};
+use super::syntax::{is_dashed_identifier, is_dns_name, is_locale_name, is_plain_sql_identifier};
 use crate::naming::Names;
-use crate::values::{Ensure, ExtraDatabase, ImageFlavour, Values};
-
-/// Locales a minimal image has (as for `database.*`, see `postgres`).
-const MINIMAL_LOCALES: &[&str] = &["C", "POSIX", "C.UTF-8", "C.utf8"];
+use crate::values::{Ensure, ExtraDatabase, Values};
 
 /// An extension version as control files spell them (`1.6`, `3.5.0`, `1.0-beta1`).
 fn is_extension_version(version: &str) -> bool {
@@ -24,14 +22,6 @@ fn is_extension_version(version: &str) -> bool {
         && version
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
-/// The same rule as `database.encoding` and the locales.
-fn is_locale_name(value: &str) -> bool {
-    !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'@'))
 }
 
 /// The roles that may own an extra database or schema: those the values create.
@@ -134,8 +124,7 @@ fn name(f: &mut Findings, values: &Values, names: &Names, at: &str, i: usize, db
 }
 
 fn locales(f: &mut Findings, values: &Values, at: &str, db: &ExtraDatabase) {
-    let minimal =
-        values.postgres.image.is_none() && values.postgres.image_flavour == ImageFlavour::Minimal;
+    let minimal = minimal_image(values);
     for (key, value) in [
         ("encoding", &db.encoding),
         ("localeCollate", &db.locale_collate),
@@ -149,7 +138,7 @@ fn locales(f: &mut Findings, values: &Values, at: &str, db: &ExtraDatabase) {
                 "not a valid encoding or locale name",
                 "use e.g. `UTF8`, `C` or `en_US.UTF-8`, or null for the bootstrap database's",
             );
-        } else if minimal && key != "encoding" && !MINIMAL_LOCALES.contains(&value.as_str()) {
+        } else if minimal && key != "encoding" && !MINIMAL_IMAGE_LOCALES.contains(&value.as_str()) {
             f.error(
                 &path,
                 "the minimal PostgreSQL image has only the C, POSIX and C.UTF-8 locales: CREATE DATABASE would fail",

@@ -6,7 +6,7 @@
 //! are reported here, at the key that causes them, instead of by the cluster.
 
 use super::Findings;
-use super::syntax::{is_dns_name, is_label_key, is_label_value, is_quantity};
+use super::syntax::{is_dns_name, is_label_key, is_label_value, is_locale_name, is_quantity};
 use crate::values::{ImageFlavour, Values};
 
 /// PostgreSQL majors CloudNativePG 1.29/1.30 support.
@@ -203,13 +203,12 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
             "leave it off unless you need it; use `kubectl cnpg psql` for administration",
         );
     }
-    // The minimal images carry no locale data besides C, POSIX and C.UTF-8; initdb would fail.
-    if pg.image.is_none() && pg.image_flavour == ImageFlavour::Minimal {
+    if minimal_image(values) {
         for (key, value) in [
             ("localeCollate", &values.database.locale_collate),
             ("localeCType", &values.database.locale_c_type),
         ] {
-            if !["C", "POSIX", "C.UTF-8", "C.utf8"].contains(&value.as_str()) {
+            if !MINIMAL_IMAGE_LOCALES.contains(&value.as_str()) {
                 f.error(
                     &format!("database.{key}"),
                     "the minimal PostgreSQL image has only the C, POSIX and C.UTF-8 locales: initdb would fail",
@@ -224,11 +223,7 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
         ("localeCollate", &db.locale_collate),
         ("localeCType", &db.locale_c_type),
     ] {
-        let valid = !value.is_empty()
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'@'));
-        if !valid {
+        if !is_locale_name(value) {
             f.error(
                 &format!("database.{key}"),
                 "not a valid encoding or locale name",
@@ -236,4 +231,17 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
             );
         }
     }
+}
+
+/// The locales the minimal images carry (no locale data besides these): another one makes
+/// initdb or `CREATE DATABASE` fail.
+pub(super) const MINIMAL_IMAGE_LOCALES: &[&str] = &["C", "POSIX", "C.UTF-8", "C.utf8"];
+
+/// Whether the instances run cnpgtp's pinned minimal image: not a given image, not a catalog's
+/// (either may carry any locale).
+pub(super) fn minimal_image(values: &Values) -> bool {
+    let pg = &values.postgres;
+    pg.image.is_none()
+        && pg.image_catalog_ref.is_none()
+        && pg.image_flavour == ImageFlavour::Minimal
 }

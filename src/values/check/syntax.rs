@@ -206,6 +206,15 @@ pub fn quantity_value(text: &str) -> Option<f64> {
     Some(number * scale)
 }
 
+/// An encoding or locale name as `CREATE DATABASE` and initdb take them (`UTF8`,
+/// `en_US.UTF-8`, `de_DE@euro`).
+pub fn is_locale_name(value: &str) -> bool {
+    !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'@'))
+}
+
 /// Lower-case letters, digits, `_` and `-`, starting with a letter, at most 63 bytes: a role
 /// name cnpgtp always quotes, an extension's control-file name (`uuid-ossp`).
 pub fn is_dashed_identifier(name: &str) -> bool {
