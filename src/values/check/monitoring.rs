@@ -7,8 +7,9 @@
 //! data model allows, and thresholds that can fire at all.
 
 use super::metadata::labels;
-use super::syntax::{is_dns_name, prometheus_duration_seconds};
+use super::syntax::{is_object_name, prometheus_duration_seconds};
 use super::{Findings, closest};
+use crate::naming::Names;
 use crate::values::{ALERT_NAMES, ColumnUsage, Values};
 
 /// CloudNativePG's default queries (`config/manager/default-monitoring.yaml` at v1.30.0): a
@@ -126,13 +127,13 @@ fn custom_queries(values: &Values, f: &mut Findings) {
     }
     for (index, config_map) in m.custom_queries_config_maps.iter().enumerate() {
         let at = format!("monitoring.customQueriesConfigMaps[{index}]");
-        if config_map.name.starts_with('*') || !is_dns_name(&config_map.name) {
+        if !is_object_name(&config_map.name) {
             f.error(
                 &format!("{at}.name"),
                 "not a ConfigMap name (a DNS subdomain)",
                 "use the name of the ConfigMap in the cluster's namespace",
             );
-        } else if config_map.name == values.name.clone() + "-monitoring-queries" {
+        } else if config_map.name == Names::new(&values.name).monitoring_queries {
             f.error(
                 &format!("{at}.name"),
                 "this is the ConfigMap cnpgtp renders from monitoring.customQueries",

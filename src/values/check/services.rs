@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 
 use super::Findings;
 use super::metadata::metadata;
-use super::syntax::is_dns_name;
+use super::syntax::is_object_name;
 use crate::naming::{Names, is_dns_label};
 use crate::values::{DefaultService, Registration, Values};
 
@@ -31,7 +31,7 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
                 "set postgres.image to null to take the catalog's image for postgres.major, or drop imageCatalogRef",
             );
         }
-        if catalog.name.starts_with('*') || !is_dns_name(&catalog.name) {
+        if !is_object_name(&catalog.name) {
             f.error(
                 "postgres.imageCatalogRef.name",
                 "not an object name (a DNS subdomain)",

@@ -329,6 +329,12 @@ pub(super) fn is_dns_name(text: &str) -> bool {
     !body.is_empty() && body.len() <= 253 && body.split('.').all(naming::is_dns_label)
 }
 
+/// A Kubernetes object name (a DNS subdomain): `is_dns_name` without the wildcard it allows
+/// for certificate names.
+pub(super) fn is_object_name(text: &str) -> bool {
+    !text.starts_with("*.") && is_dns_name(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@
 //! here, and the keys of the other types refused rather than ignored.
 
 use super::Findings;
-use super::syntax::is_dns_name;
+use super::syntax::is_object_name;
 use crate::values::{JobIdentity, JoinType, Registration, Values};
 
 /// The first Teleport release whose kubernetes join method has `type: oidc`.
@@ -190,11 +190,6 @@ fn is_https_url(text: &str) -> bool {
         && path
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._~/%".contains(&b))
-}
-
-/// A DNS name without the wildcard `is_dns_name` allows (a Kubernetes object name, a host).
-fn is_object_name(text: &str) -> bool {
-    !text.starts_with("*.") && is_dns_name(text)
 }
 
 /// MAJOR.MINOR.PATCH, when `teleport.version` is one (its own check reports it otherwise).
