@@ -54,22 +54,12 @@ pub fn cluster_monitoring(common: &Common) -> Json {
 /// The monitoring objects, given everything else the plan renders.
 pub fn plan(common: &Common, rendered: &[Planned]) -> Vec<Planned> {
     let m = &common.values.monitoring;
-    let scope = Scope::new(common, rendered);
-    let mut planned = Vec::new();
-    if !m.custom_queries.is_empty() {
-        planned.push(
-            common
-                .object(
-                    "config-map.json",
-                    Kind::ConfigMap,
-                    &common.names.monitoring_queries,
-                    COMPONENT,
-                    json!({"data": {"queries": custom_queries_yaml(m)}}),
-                )
-                // CloudNativePG reloads the queries when a ConfigMap with this label changes.
-                .with_label("cnpg.io/reload", ""),
-        );
+    let mut planned: Vec<Planned> = queries_config_map(common).into_iter().collect();
+    // The rest of the plan is surveyed only for what watches it (the default render has none).
+    if !m.pod_monitors.enabled && !m.alerts.enabled && !m.dashboard.enabled {
+        return planned;
     }
+    let scope = Scope::new(common, rendered);
     if m.pod_monitors.enabled {
         planned.push(instance_pod_monitor(common));
         for pooler in &scope.poolers {
@@ -110,6 +100,23 @@ pub fn plan(common: &Common, rendered: &[Planned]) -> Vec<Planned> {
         planned.push(dashboard);
     }
     planned
+}
+
+/// `monitoring.customQueries` as the ConfigMap the Cluster names, if there are any.
+fn queries_config_map(common: &Common) -> Option<Planned> {
+    let m = &common.values.monitoring;
+    (!m.custom_queries.is_empty()).then(|| {
+        common
+            .object(
+                "config-map.json",
+                Kind::ConfigMap,
+                &common.names.monitoring_queries,
+                COMPONENT,
+                json!({"data": {"queries": custom_queries_yaml(m)}}),
+            )
+            // CloudNativePG reloads the queries when a ConfigMap with this label changes.
+            .with_label("cnpg.io/reload", "")
+    })
 }
 
 /// The labels the Prometheus selects PodMonitors and PrometheusRules by.
