@@ -51,7 +51,9 @@ pub struct Names {
 
 impl Names {
     pub fn new(cluster: &str) -> Self {
-        let n = |suffix: &str| format!("{cluster}-{suffix}");
+        // Concatenated, not format!ed: Names is built several times per render, and format!'s
+        // machinery cost more than the rest of it.
+        let n = |suffix: &str| [cluster, "-", suffix].concat();
         Self {
             cluster: cluster.to_string(),
             rw_service: n("rw"),

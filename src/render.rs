@@ -21,7 +21,7 @@ use crate::values::Values;
 
 /// Renders databases. It holds nothing: the templates are compiled into the binary, so one
 /// renderer costs nothing to make and renders any number of databases, from any thread.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct Renderer;
 
 impl Renderer {

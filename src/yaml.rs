@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 
+mod de;
 mod emit;
 pub mod packed;
 mod tree;

@@ -145,15 +145,17 @@ fn is_plain_safe(s: &str) -> bool {
     if !first_fits || last == b' ' || last == b':' {
         return false;
     }
-    let mut previous = 0u8;
-    for &b in bytes {
-        let fits = (b' '..=b'~').contains(&b)
-            && !(previous == b':' && b == b' ')
-            && !(previous == b' ' && b == b'#');
-        if !fits {
+    // Printable ASCII only; a space is where `: ` and ` #` can start, so only there is the
+    // neighbour looked at (one comparison per byte for the rest).
+    for (index, &b) in bytes.iter().enumerate() {
+        if !(b' '..=b'~').contains(&b) {
             return false;
         }
-        previous = b;
+        if b == b' '
+            && ((index > 0 && bytes[index - 1] == b':') || bytes.get(index + 1) == Some(&b'#'))
+        {
+            return false;
+        }
     }
     s.len() > 5
         || !["y", "n", "yes", "no", "on", "off", "true", "false", "null"]
@@ -165,14 +167,20 @@ fn is_plain_safe(s: &str) -> bool {
 /// characters only (tabs allowed), no carriage returns, and a first line that does not start with
 /// a space (which would need an indentation indicator).
 fn literal_block_fits(s: &str) -> bool {
-    s.contains('\n')
-        && !s.starts_with(' ')
-        && !s.starts_with('\n')
-        && s.chars().all(|c| {
-            c == '\n'
-                || c == '\t'
-                || (!c.is_control() && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}'))
-        })
+    if !s.contains('\n') || s.starts_with(' ') || s.starts_with('\n') {
+        return false;
+    }
+    // ASCII (scripts, SQL, configuration) needs no decoding: a byte test says the same.
+    if s.is_ascii() {
+        return s
+            .bytes()
+            .all(|b| b == b'\n' || b == b'\t' || (b' '..=b'~').contains(&b));
+    }
+    s.chars().all(|c| {
+        c == '\n'
+            || c == '\t'
+            || (!c.is_control() && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}'))
+    })
 }
 
 fn write_literal_block(out: &mut String, s: &str, width: usize) {
@@ -200,6 +208,10 @@ fn write_literal_block(out: &mut String, s: &str, width: usize) {
 /// U+2028 and U+2029, and a reader may drop U+FEFF, so those are escaped too.
 fn write_double_quoted(out: &mut String, s: &str) {
     let json = serde_json::to_string(s).expect("a string serializes");
+    if json.is_ascii() {
+        out.push_str(&json);
+        return;
+    }
     for c in json.chars() {
         match c {
             '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' => {

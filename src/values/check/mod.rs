@@ -66,13 +66,14 @@ pub(super) const UNKNOWN_KEY: &str = "unknown key";
 
 /// Validates the shape of the merged tree and deserializes it.
 pub(super) fn typed(tree: &Tree) -> Result<Values, Vec<Problem>> {
-    let json = tree.to_json();
     // The schema is generated from the same types, which all deny unknown fields, so values that
     // deserialize are exactly the values the schema accepts. Compiling the validator is the most
-    // expensive step of a render: do it only to explain a failure.
-    if let Ok(values) = Values::deserialize(&json) {
+    // expensive step of a render: do it only to explain a failure. The tree deserializes as its
+    // JSON copy would (yaml/de.rs); the copy is made only to explain a failure.
+    if let Ok(values) = Values::deserialize(tree) {
         return Ok(values);
     }
+    let json = tree.to_json();
     let mut problems = Vec::new();
     for error in validator().iter_errors(&json) {
         let path = KeyPath::from_pointer(error.instance_path().as_str());
