@@ -29,26 +29,23 @@ pub enum Format {
 
 /// One database's manifests serialized as a multi-document YAML stream.
 pub fn yaml_stream(manifests: &[Manifest]) -> Result<String> {
-    let mut out = String::new();
+    // About 1.6 KB per object in a default render: one allocation for most streams.
+    let mut out = String::with_capacity(2048 * manifests.len());
     for manifest in manifests {
         out.push_str("---\n");
-        out.push_str(&object_yaml(manifest)?);
+        write_object_yaml(&mut out, manifest)?;
     }
     Ok(out)
 }
 
-fn object_yaml(manifest: &Manifest) -> Result<String> {
-    let text = yaml::object_to_string(&manifest.object).map_err(|e| {
+/// Appends one manifest as a YAML document, which ends in a newline.
+fn write_object_yaml(out: &mut String, manifest: &Manifest) -> Result<()> {
+    yaml::write_object(out, &manifest.object).map_err(|e| {
         anyhow::anyhow!(
             "serializing {} {}: {e}",
             manifest.kind_name(),
             manifest.object.name()
         )
-    })?;
-    Ok(if text.ends_with('\n') {
-        text
-    } else {
-        text + "\n"
     })
 }
 
@@ -74,7 +71,11 @@ pub fn directory_files(manifests: &[Manifest], format: Format) -> Result<BTreeMa
     for manifest in manifests {
         let mut name = manifest.file_name();
         let body = match format {
-            Format::Yaml => format!("{HEADER}{}", object_yaml(manifest)?),
+            Format::Yaml => {
+                let mut body = String::from(HEADER);
+                write_object_yaml(&mut body, manifest)?;
+                body
+            }
             Format::Json => {
                 name = name.replace(".yaml", ".json");
                 serde_json::to_string_pretty(&manifest.object)? + "\n"

@@ -98,7 +98,18 @@ impl<'a> Common<'a> {
 
     /// `metadata` of a namespaced object, as the templates receive it.
     pub fn metadata(&self, name: &str, component: &str) -> Json {
-        json!({"name": name, "namespace": self.namespace(), "labels": self.labels(component)})
+        // The labels straight into JSON, not cloned into a map first and converted: every object
+        // has metadata, and the copy and the conversion were most of what planning one cost.
+        let mut labels: serde_json::Map<String, Json> = self
+            .base_labels
+            .iter()
+            .map(|(key, value)| (key.clone(), Json::String(value.clone())))
+            .collect();
+        labels.insert(
+            "app.kubernetes.io/component".to_string(),
+            Json::String(component.to_string()),
+        );
+        json!({"name": name, "namespace": self.namespace(), "labels": labels})
     }
 
     /// A planned object whose context holds `metadata` plus `fields`.

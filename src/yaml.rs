@@ -41,6 +41,11 @@ pub fn object_to_string<T: Serialize>(object: &T) -> Result<String, String> {
     emit::to_string(object)
 }
 
+/// Appends one typed object to `out` as a YAML document (without the `---` separator).
+pub fn write_object<T: Serialize>(out: &mut String, object: &T) -> Result<(), String> {
+    emit::write_document(out, object)
+}
+
 /// Parses a trusted multi-document file such as a CRD (which can be megabytes) into JSON values.
 pub fn large_documents(text: &str) -> Result<Vec<serde_json::Value>, String> {
     let options = serde_saphyr::options! {

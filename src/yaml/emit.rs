@@ -3,33 +3,28 @@
 //!
 //! Why not serde-saphyr, which reads everything else: its serializer decides, scalar by scalar and
 //! character by character, how to present each string, and took a quarter of a one-database
-//! process (BENCHMARKS.md). Manifests need far less: the object is serialized into a [`Node`]
-//! tree (field order kept, scalars as serde_json writes them; `emit/node.rs`), and every string
+//! process (BENCHMARKS.md). Manifests need far less: the object is written as it serializes
+//! (field order kept, scalars as serde_json writes them; `emit/writer.rs`), and every string
 //! is written plain only when it passes a short, conservative test that no YAML 1.1 or 1.2 reader
 //! can take for anything but that string; otherwise it is a literal block (multi-line text) or a double-quoted JSON string,
 //! which is valid YAML. Tests read every output back with serde-saphyr and compare.
 
-use std::borrow::Cow;
 use std::fmt::Write as _;
 
-mod node;
-
-use node::Node;
+mod key;
+mod writer;
 
 /// `object` as one YAML document (no `---`), ending in a newline.
 pub fn to_string<T: serde::Serialize>(object: &T) -> Result<String, String> {
-    let node = node::to_node(object).map_err(|e| e.to_string())?;
     // Most manifests fit; the few larger ones (scripts in a ConfigMap) grow it a few times.
     let mut out = String::with_capacity(4096);
-    match &node {
-        Node::Map(entries) if !entries.is_empty() => write_map(&mut out, entries, 0),
-        Node::Seq(items) if !items.is_empty() => write_seq(&mut out, items, 0),
-        scalar => {
-            write_scalar(&mut out, scalar, 0);
-            out.push('\n');
-        }
-    }
+    write_document(&mut out, object)?;
     Ok(out)
+}
+
+/// Appends `object` to `out` as one YAML document (no `---`), ending in a newline.
+pub fn write_document<T: serde::Serialize>(out: &mut String, object: &T) -> Result<(), String> {
+    writer::write(out, object).map_err(|e| e.to_string())
 }
 
 fn indent(out: &mut String, width: usize) {
@@ -39,67 +34,6 @@ fn indent(out: &mut String, width: usize) {
         let step = left.min(SPACES.len());
         out.push_str(&SPACES[..step]);
         left -= step;
-    }
-}
-
-fn write_map(out: &mut String, entries: &[(Cow<str>, Node)], width: usize) {
-    for (position, (key, value)) in entries.iter().enumerate() {
-        // The first entry of a map inside a sequence follows its "- " on the same line.
-        if position > 0 || out.ends_with('\n') || out.is_empty() {
-            indent(out, width);
-        }
-        write_string(out, key, width, true);
-        out.push(':');
-        match value {
-            Node::Map(inner) if !inner.is_empty() => {
-                out.push('\n');
-                write_map(out, inner, width + 2);
-            }
-            Node::Seq(items) if !items.is_empty() => {
-                out.push('\n');
-                write_seq(out, items, width);
-            }
-            scalar => {
-                out.push(' ');
-                write_scalar(out, scalar, width + 2);
-                out.push('\n');
-            }
-        }
-    }
-}
-
-fn write_seq(out: &mut String, items: &[Node], width: usize) {
-    for item in items {
-        indent(out, width);
-        match item {
-            Node::Map(inner) if !inner.is_empty() => {
-                out.push_str("- ");
-                write_map(out, inner, width + 2);
-            }
-            Node::Seq(nested) if !nested.is_empty() => {
-                out.push_str("-\n");
-                write_seq(out, nested, width + 2);
-            }
-            scalar => {
-                out.push_str("- ");
-                write_scalar(out, scalar, width + 2);
-                out.push('\n');
-            }
-        }
-    }
-}
-
-/// A scalar or an empty collection; `width` is the indentation of a literal block's lines.
-fn write_scalar(out: &mut String, node: &Node, width: usize) {
-    match node {
-        Node::Null => out.push_str("null"),
-        Node::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Node::Number(n) => {
-            let _ = write!(out, "{n}");
-        }
-        Node::Str(s) => write_string(out, s, width, false),
-        Node::Seq(_) => out.push_str("[]"),
-        Node::Map(_) => out.push_str("{}"),
     }
 }
 
