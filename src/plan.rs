@@ -98,18 +98,24 @@ impl<'a> Common<'a> {
 
     /// `metadata` of a namespaced object, as the templates receive it.
     pub fn metadata(&self, name: &str, component: &str) -> Json {
-        // The labels straight into JSON, not cloned into a map first and converted: every object
-        // has metadata, and the copy and the conversion were most of what planning one cost.
-        let mut labels: serde_json::Map<String, Json> = self
-            .base_labels
-            .iter()
-            .map(|(key, value)| (key.clone(), Json::String(value.clone())))
-            .collect();
+        // Built as JSON directly: `json!` would copy every value it is given through serde
+        // (`to_value`), and every object has metadata.
+        let mut labels = serde_json::Map::new();
+        for (key, value) in &self.base_labels {
+            labels.insert(key.clone(), Json::String(value.clone()));
+        }
         labels.insert(
             "app.kubernetes.io/component".to_string(),
             Json::String(component.to_string()),
         );
-        json!({"name": name, "namespace": self.namespace(), "labels": labels})
+        let mut metadata = serde_json::Map::new();
+        metadata.insert("name".to_string(), Json::String(name.to_string()));
+        metadata.insert(
+            "namespace".to_string(),
+            Json::String(self.namespace().to_string()),
+        );
+        metadata.insert("labels".to_string(), Json::Object(labels));
+        Json::Object(metadata)
     }
 
     /// A planned object whose context holds `metadata` plus `fields`.
@@ -121,14 +127,18 @@ impl<'a> Common<'a> {
         component: &str,
         fields: Json,
     ) -> Planned {
-        let mut context = json!({"metadata": self.metadata(name, component)});
-        if let (Json::Object(target), Json::Object(extra)) = (&mut context, fields) {
-            target.extend(extra);
+        let mut context = match fields {
+            Json::Object(fields) => fields,
+            _ => serde_json::Map::new(),
+        };
+        // `fields` may bring metadata of its own (it wins, as it always has).
+        if !context.contains_key("metadata") {
+            context.insert("metadata".to_string(), self.metadata(name, component));
         }
         Planned {
             template,
             kind,
-            context,
+            context: Json::Object(context),
         }
     }
 }

@@ -363,7 +363,7 @@ pub fn load(sources: &[Source], overrides: &[Override]) -> Result<Loaded, Proble
                     line: 0,
                     column: 0,
                 };
-                let node = Tree::new(crate::yaml::Node::Str(value.clone()), origin);
+                let node = Tree::new(crate::yaml::Node::Str(value.clone().into()), origin);
                 layers::assign(&mut tree, &KeyPath::parse(path), node);
             }
         }

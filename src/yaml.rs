@@ -24,12 +24,12 @@ impl Tree {
             Node::Int(i) => serde_json::Value::from(*i),
             Node::Float(x) => serde_json::Number::from_f64(*x)
                 .map_or(serde_json::Value::Null, serde_json::Value::Number),
-            Node::Str(s) => serde_json::Value::String(s.clone()),
+            Node::Str(s) => serde_json::Value::String(s.to_string()),
             Node::Seq(items) => serde_json::Value::Array(items.iter().map(Tree::to_json).collect()),
             Node::Map(entries) => serde_json::Value::Object(
                 entries
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .map(|(k, v)| (k.to_string(), v.to_json()))
                     .collect(),
             ),
         }

@@ -64,7 +64,7 @@ pub fn parse_set(argument: &str, typed: bool) -> Result<Vec<(KeyPath, Tree)>, Pr
         let node = if typed {
             typed_set_value(&value)
         } else {
-            Node::Str(value)
+            Node::Str(value.into())
         };
         assignments.push((path, Tree::new(node, origin)));
     }
@@ -153,7 +153,7 @@ pub fn parse_set_file(
         line: 0,
         column: 0,
     };
-    Ok((path, Tree::new(Node::Str(contents), origin)))
+    Ok((path, Tree::new(Node::Str(contents.into()), origin)))
 }
 
 fn json_tree(json: &serde_json::Value, origin: &Origin) -> Tree {
@@ -164,11 +164,11 @@ fn json_tree(json: &serde_json::Value, origin: &Origin) -> Tree {
         J::Number(n) => n
             .as_i64()
             .map_or_else(|| Node::Float(n.as_f64().unwrap_or(0.0)), Node::Int),
-        J::String(s) => Node::Str(s.clone()),
+        J::String(s) => Node::Str(s.clone().into()),
         J::Array(items) => Node::Seq(items.iter().map(|i| json_tree(i, origin)).collect()),
         J::Object(map) => Node::Map(
             map.iter()
-                .map(|(k, v)| (k.clone(), json_tree(v, origin)))
+                .map(|(k, v)| (k.clone().into(), json_tree(v, origin)))
                 .collect(),
         ),
     };
@@ -212,7 +212,7 @@ fn typed_scalar(value: &str) -> Node {
                 && (plain_int == "0" || !plain_int.starts_with('0'));
             match value.parse::<i64>() {
                 Ok(i) if is_int => Node::Int(i),
-                _ => Node::Str(value.to_string()),
+                _ => Node::Str(value.to_string().into()),
             }
         }
     }
@@ -266,7 +266,7 @@ pub fn assign(root: &mut Tree, path: &KeyPath, value: Tree) {
                 let position = if let Some(p) = entries.iter().position(|(k, _)| k == key) {
                     p
                 } else {
-                    entries.push((key.clone(), Tree::new(Node::Null, origin)));
+                    entries.push((key.clone().into(), Tree::new(Node::Null, origin)));
                     entries.len() - 1
                 };
                 &mut entries[position].1

@@ -56,7 +56,7 @@ fn report_all(tree: &Tree, path: &mut KeyPath, problems: &mut Vec<Problem>) {
         }
         crate::yaml::Node::Map(entries) => {
             for (key, value) in entries {
-                path.0.push(Segment::Key(key.clone()));
+                path.0.push(Segment::Key(key.to_string()));
                 if key.chars().any(is_unprintable) {
                     report(problems, path, &value.origin, "key");
                 }

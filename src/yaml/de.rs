@@ -89,7 +89,7 @@ impl<'de> de::Deserializer<'de> for &'de Tree {
         visitor: V,
     ) -> Result<V::Value, Error> {
         match &self.node {
-            Node::Str(variant) => visitor.visit_enum(variant.as_str().into_deserializer()),
+            Node::Str(variant) => visitor.visit_enum(variant.as_ref().into_deserializer()),
             Node::Map(entries) if entries.len() == 1 => {
                 let (variant, value) = &entries[0];
                 visitor.visit_enum(EnumAccess { variant, value })
@@ -129,7 +129,7 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'de> {
 }
 
 struct MapAccess<'de> {
-    entries: std::slice::Iter<'de, (String, Tree)>,
+    entries: std::slice::Iter<'de, (super::Text, Tree)>,
     value: Option<&'de Tree>,
 }
 

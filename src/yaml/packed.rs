@@ -9,6 +9,7 @@
 //! Like `tree.rs`, this file uses nothing from the crate but its `super::tree` sibling, because
 //! build.rs includes both.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -60,7 +61,7 @@ fn unpack_node(table: &[Packed], next: &mut usize, source: &Arc<str>) -> (&'stat
         PackedNode::Bool(b) => Node::Bool(b),
         PackedNode::Int(i) => Node::Int(i),
         PackedNode::Float(bits) => Node::Float(f64::from_bits(bits)),
-        PackedNode::Str(s) => Node::Str(s.to_string()),
+        PackedNode::Str(s) => Node::Str(Cow::Borrowed(s)),
         PackedNode::Seq(len) => Node::Seq(
             (0..len)
                 .map(|_| unpack_node(table, next, source).1)
@@ -70,7 +71,7 @@ fn unpack_node(table: &[Packed], next: &mut usize, source: &Arc<str>) -> (&'stat
             (0..len)
                 .map(|_| {
                     let (key, value) = unpack_node(table, next, source);
-                    (key.to_string(), value)
+                    (Cow::Borrowed(key), value)
                 })
                 .collect(),
         ),

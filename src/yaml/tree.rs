@@ -5,6 +5,7 @@
 //! that build.rs can parse the embedded defaults with this same code at build time (see
 //! [`super::packed`]); the binary then never parses them.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -46,16 +47,20 @@ pub struct Tree {
     pub key_origin: Option<Origin>,
 }
 
+/// A string of a values tree: borrowed from the binary for the embedded defaults (unpacked
+/// without copying a byte, `packed.rs`), owned for everything read at run time.
+pub type Text = Cow<'static, str>;
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Node {
     Null,
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(String),
+    Str(Text),
     Seq(Vec<Tree>),
     /// Keys keep their order of appearance; duplicates are rejected while parsing.
-    Map(Vec<(String, Tree)>),
+    Map(Vec<(Text, Tree)>),
 }
 
 /// A problem found while reading a values source.
@@ -243,7 +248,7 @@ impl TreeBuilder {
                 let node = if style == ScalarStyle::Plain && !forced_string {
                     resolve_plain(&value)
                 } else {
-                    Node::Str(value.into_owned())
+                    Node::Str(Cow::Owned(value.into_owned()))
                 };
                 (Tree::new(node, origin), anchor)
             }
@@ -259,7 +264,7 @@ impl TreeBuilder {
                 (Tree::new(Node::Seq(items), origin), anchor)
             }
             Event::MappingStart(_, anchor, _) => {
-                let mut entries: Vec<(String, Tree)> = Vec::new();
+                let mut entries: Vec<(Text, Tree)> = Vec::new();
                 loop {
                     let (event, key_origin) = self.next(parser)?;
                     if matches!(event, Event::MappingEnd) {
@@ -268,9 +273,9 @@ impl TreeBuilder {
                     let key = self.node(parser, Some((event, key_origin.clone())), depth + 1)?;
                     let key = match key.node {
                         Node::Str(s) => s,
-                        Node::Bool(b) => b.to_string(),
-                        Node::Int(i) => i.to_string(),
-                        Node::Null => "null".to_string(),
+                        Node::Bool(b) => Cow::Owned(b.to_string()),
+                        Node::Int(i) => Cow::Owned(i.to_string()),
+                        Node::Null => Cow::Borrowed("null"),
                         _ => {
                             return Err(problem(
                                 key_origin,
@@ -397,5 +402,5 @@ pub fn resolve_plain(text: &str) -> Node {
     if looks_float && let Ok(x) = text.parse::<f64>() {
         return Node::Float(x);
     }
-    Node::Str(text.to_string())
+    Node::Str(Cow::Owned(text.to_string()))
 }
