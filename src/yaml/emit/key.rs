@@ -17,6 +17,8 @@ fn key_error() -> Error {
     Error("a map key must be a string, a number or a boolean".into())
 }
 
+// Returns what the Serializer methods return, so that each of those is one call.
+#[allow(clippy::unnecessary_wraps)]
 impl KeyWriter<'_> {
     fn text(self, text: &str) -> Result<(), Error> {
         write_string(self.out, text, 0, true);

@@ -82,6 +82,8 @@ struct Writer<'a> {
     at: At,
 }
 
+// The helpers return what the Serializer methods return, so that each of those is one call.
+#[allow(clippy::unnecessary_wraps)]
 impl<'a> Writer<'a> {
     fn scalar(self, text: &str) -> Result<(), Error> {
         self.out.push_str(self.at.gap());
