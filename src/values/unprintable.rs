@@ -21,8 +21,11 @@ fn is_unprintable(c: char) -> bool {
 
 /// Whether any string or key of `tree` holds a character from [`is_unprintable`].
 fn holds_unprintable(tree: &Tree) -> bool {
-    // Every such character is DEL or encoded with bytes >= 0x80: plain ASCII text has none.
-    let suspect = |text: &str| text.bytes().any(|b| b >= 0x7f) && text.chars().any(is_unprintable);
+    // Every such character is DEL or encoded with bytes >= 0x80: ASCII text without DEL has none
+    // (both tests run a word or more at a time, not byte by byte).
+    let suspect = |text: &str| {
+        (!text.is_ascii() || text.as_bytes().contains(&0x7f)) && text.chars().any(is_unprintable)
+    };
     match &tree.node {
         crate::yaml::Node::Str(text) => suspect(text),
         crate::yaml::Node::Seq(items) => items.iter().any(holds_unprintable),
