@@ -105,10 +105,14 @@ fn literal_block_fits(s: &str) -> bool {
         return false;
     }
     // ASCII (scripts, SQL, configuration) needs no decoding: a byte test says the same.
+    // Scripts are kilobytes long: a test without an early exit per 64-byte chunk lets the
+    // compiler test many bytes at once.
     if s.is_ascii() {
-        return s
-            .bytes()
-            .all(|b| b == b'\n' || b == b'\t' || (b' '..=b'~').contains(&b));
+        return s.as_bytes().chunks(64).all(|chunk| {
+            chunk.iter().fold(true, |fits, &b| {
+                fits & (b == b'\n' || b == b'\t' || (b' '..=b'~').contains(&b))
+            })
+        });
     }
     s.chars().all(|c| {
         c == '\n'
