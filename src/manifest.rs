@@ -121,34 +121,35 @@ impl Kind {
     }
 }
 
-/// One typed object. Serializes as the object itself.
+/// One typed object. Serializes as the object itself. Boxed: the typed objects are kilobytes
+/// (a Pooler 2.9 KB), and inline they made every move of a manifest a copy of the largest.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Object {
-    ServiceAccount(ServiceAccount),
-    Secret(Secret),
-    ConfigMap(ConfigMap),
-    Role(Role),
-    RoleBinding(RoleBinding),
-    NetworkPolicy(NetworkPolicy),
-    Issuer(Issuer),
-    Certificate(Certificate),
-    SecretStore(SecretStore),
-    ExternalSecret(ExternalSecret),
-    TeleportProvisionToken(TeleportProvisionToken),
-    Deployment(Deployment),
-    ObjectStore(ObjectStore),
-    Cluster(Cluster),
-    Database(Database),
-    Pooler(Pooler),
-    PodDisruptionBudget(PodDisruptionBudget),
-    ScheduledBackup(ScheduledBackup),
-    PodMonitor(PodMonitor),
-    PrometheusRule(PrometheusRule),
-    TeleportRoleV7(TeleportRoleV7),
-    TeleportRoleV8(TeleportRoleV8),
-    TeleportDatabaseV3(TeleportDatabaseV3),
-    Job(Job),
+    ServiceAccount(Box<ServiceAccount>),
+    Secret(Box<Secret>),
+    ConfigMap(Box<ConfigMap>),
+    Role(Box<Role>),
+    RoleBinding(Box<RoleBinding>),
+    NetworkPolicy(Box<NetworkPolicy>),
+    Issuer(Box<Issuer>),
+    Certificate(Box<Certificate>),
+    SecretStore(Box<SecretStore>),
+    ExternalSecret(Box<ExternalSecret>),
+    TeleportProvisionToken(Box<TeleportProvisionToken>),
+    Deployment(Box<Deployment>),
+    ObjectStore(Box<ObjectStore>),
+    Cluster(Box<Cluster>),
+    Database(Box<Database>),
+    Pooler(Box<Pooler>),
+    PodDisruptionBudget(Box<PodDisruptionBudget>),
+    ScheduledBackup(Box<ScheduledBackup>),
+    PodMonitor(Box<PodMonitor>),
+    PrometheusRule(Box<PrometheusRule>),
+    TeleportRoleV7(Box<TeleportRoleV7>),
+    TeleportRoleV8(Box<TeleportRoleV8>),
+    TeleportDatabaseV3(Box<TeleportDatabaseV3>),
+    Job(Box<Job>),
     Other(Other),
 }
 
@@ -240,12 +241,12 @@ macro_rules! dispatch {
 impl Object {
     /// Parses a rendered document as `kind`, refusing unknown fields and a wrong apiVersion/kind.
     pub fn parse(kind: Kind, text: &str) -> Result<Object, String> {
-        fn typed<T: serde::de::DeserializeOwned + Typed>(text: &str) -> Result<T, String> {
+        fn typed<T: serde::de::DeserializeOwned + Typed>(text: &str) -> Result<Box<T>, String> {
             // Templates are JSON (which is YAML): serde_json checks them an order of magnitude
             // faster than a YAML reader would, and the output is still YAML, written from the
             // typed object. The path to a bad field is tracked only to explain a failure: tracking
             // it costs a String per key.
-            let object: T = serde_json::from_str(text).map_err(|error| {
+            let object: Box<T> = serde_json::from_str(text).map_err(|error| {
                 let mut reader = serde_json::Deserializer::from_str(text);
                 match serde_path_to_error::deserialize::<_, T>(&mut reader) {
                     Err(e) => format!("at {}: {}", e.path(), e.inner()),

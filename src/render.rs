@@ -33,7 +33,9 @@ impl Renderer {
     pub fn render(&self, values: &Values) -> Result<Vec<Manifest>> {
         let common = Common::new(values);
         let mut manifests = patches::extra_objects(values)?;
-        for planned in resources::plan(&common) {
+        let plan = resources::plan(&common);
+        manifests.reserve(plan.len());
+        for planned in plan {
             let segments = template::find(planned.template)
                 .with_context(|| format!("template {} is missing", planned.template))?;
             let Json::Object(context) = &planned.context else {

@@ -282,11 +282,11 @@ fn render(file: &Path, major: Option<u32>) -> Result<Rendered, String> {
     let mut databases = Vec::new();
     for manifest in manifests {
         match manifest.object {
-            Object::Cluster(c) => clusters.push(c),
-            Object::Database(d) => databases.push(d),
-            Object::Pooler(p) => poolers.push(p),
-            Object::Certificate(c) => certificates.push(c),
-            Object::Secret(s) => secrets.push(s),
+            Object::Cluster(c) => clusters.push(*c),
+            Object::Database(d) => databases.push(*d),
+            Object::Pooler(p) => poolers.push(*p),
+            Object::Certificate(c) => certificates.push(*c),
+            Object::Secret(s) => secrets.push(*s),
             Object::ConfigMap(c) if c.data.as_ref().is_some_and(|d| d.contains_key("queries")) => {
                 custom_queries = Some(cnpgtp::yaml::object_to_string(&c)?);
             }
