@@ -11,6 +11,16 @@
 
 use std::fmt::Write as _;
 
+/// `Serializer` methods for the integer types, each handing its value to one helper method
+/// (serde has a method per type; the YAML writer and the key writer treat them all alike).
+macro_rules! integers {
+    ($helper:ident; $($method:ident: $int:ty),+) => {$(
+        fn $method(self, v: $int) -> Result<(), Error> {
+            self.$helper(v)
+        }
+    )+};
+}
+
 mod key;
 mod writer;
 

@@ -20,6 +20,10 @@ fn key_error() -> Error {
 // Returns what the Serializer methods return, so that each of those is one call.
 #[allow(clippy::unnecessary_wraps)]
 impl KeyWriter<'_> {
+    fn integer(self, v: impl std::fmt::Display) -> Result<(), Error> {
+        self.text(&v.to_string())
+    }
+
     fn text(self, text: &str) -> Result<(), Error> {
         write_string(self.out, text, 0, true);
         Ok(())
@@ -40,36 +44,10 @@ impl ser::Serializer for KeyWriter<'_> {
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
         self.text(if v { "true" } else { "false" })
     }
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.text(&v.to_string())
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.text(&v.to_string())
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.text(&v.to_string())
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.text(&v.to_string())
-    }
-    fn serialize_i128(self, v: i128) -> Result<(), Error> {
-        self.text(&v.to_string())
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.text(&v.to_string())
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.text(&v.to_string())
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.text(&v.to_string())
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.text(&v.to_string())
-    }
-    fn serialize_u128(self, v: u128) -> Result<(), Error> {
-        self.text(&v.to_string())
-    }
+    // Integer keys are their decimal digits, as serde_json writes them.
+    integers!(integer; serialize_i8: i8, serialize_i16: i16, serialize_i32: i32,
+        serialize_i64: i64, serialize_i128: i128, serialize_u8: u8, serialize_u16: u16,
+        serialize_u32: u32, serialize_u64: u64, serialize_u128: u128);
     fn serialize_f32(self, _v: f32) -> Result<(), Error> {
         Err(key_error())
     }
