@@ -21,82 +21,8 @@ mod tree;
 #[path = "src/yaml/packed.rs"]
 mod packed;
 
-/// Lowers minijinja's syntax tree of a template to `src/render/template.rs`'s segment table.
-mod template {
-    use minijinja::machinery::ast::{Expr, Stmt, UnaryOpKind};
-    use minijinja::machinery::{WhitespaceConfig, parse};
-    use minijinja::syntax::SyntaxConfig;
-
-    /// The template as the Rust expression of its `&[Segment]`, or what it uses that the
-    /// renderer does not support, with its line.
-    pub fn compile(file: &str, source: &str) -> Result<String, String> {
-        let tree = parse(source, file, SyntaxConfig, WhitespaceConfig::default())
-            .map_err(|e| format!("{file}: {e:#}"))?;
-        let Stmt::Template(template) = tree else {
-            return Err(format!("{file}: not a template"));
-        };
-        segments(file, &template.children)
-    }
-
-    fn segments(file: &str, body: &[Stmt<'_>]) -> Result<String, String> {
-        let mut out = String::from("&[");
-        for stmt in body {
-            let segment = match stmt {
-                Stmt::EmitRaw(raw) => format!("Segment::Text({:?})", raw.raw),
-                Stmt::EmitExpr(emit) => match &emit.expr {
-                    Expr::Var(var) => format!("Segment::Value({:?})", var.id),
-                    _ => return Err(unsupported(file, emit.span().start_line, "{{ name }}")),
-                },
-                Stmt::IfCond(cond) => {
-                    let Some(name) = presence_test(&cond.expr) else {
-                        return Err(unsupported(
-                            file,
-                            cond.span().start_line,
-                            "{% if name %} or {% if name is not none %}",
-                        ));
-                    };
-                    format!(
-                        "Segment::IfPresent({name:?}, {}, {})",
-                        segments(file, &cond.true_body)?,
-                        segments(file, &cond.false_body)?
-                    )
-                }
-                _ => {
-                    return Err(format!(
-                        "{file}: only text, {{{{ name }}}} and {{% if %}} are supported"
-                    ));
-                }
-            };
-            out.push_str(&segment);
-            out.push_str(", ");
-        }
-        out.push(']');
-        Ok(out)
-    }
-
-    /// The variable of `name` or `name is not none`: both are true exactly when the value is
-    /// not null, because a template sees every other value as its (never empty) JSON text.
-    fn presence_test<'a>(expr: &Expr<'a>) -> Option<&'a str> {
-        match expr {
-            Expr::Var(var) => Some(var.id),
-            Expr::UnaryOp(not) if matches!(not.op, UnaryOpKind::Not) => match &not.expr {
-                Expr::Test(test) if test.name == "none" && test.args.is_empty() => match &test.expr
-                {
-                    Expr::Var(var) => Some(var.id),
-                    _ => None,
-                },
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-
-    fn unsupported(file: &str, line: u16, supported: &str) -> String {
-        format!(
-            "{file}:{line}: the renderer supports only {supported} here (src/render/template.rs)"
-        )
-    }
-}
+#[path = "build/templates.rs"]
+mod template;
 
 fn main() {
     templates();
@@ -123,6 +49,7 @@ fn defaults_tree() {
 fn templates() {
     let dir = Path::new(&env::var("CARGO_MANIFEST_DIR").expect("cargo sets it")).join("templates");
     println!("cargo:rerun-if-changed={}", dir.display());
+    println!("cargo:rerun-if-changed=build/templates.rs");
     let mut files: Vec<_> = fs::read_dir(&dir)
         .expect("templates/ is readable")
         .map(|entry| entry.expect("templates/ is readable").path())
