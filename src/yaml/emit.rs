@@ -270,6 +270,42 @@ mod tests {
         assert_eq!(read_back(&text), object);
     }
 
+    /// Where the writer decides a layout from what comes next: nested sequences, literal blocks
+    /// in items and in maps inside items, enum variants, and documents that are no map at all.
+    /// The expected texts are what the tree-based emitter before `emit/writer.rs` wrote.
+    #[test]
+    fn nested_layouts_variants_and_bare_documents() {
+        #[derive(serde::Serialize)]
+        enum Variant {
+            Unit,
+            New(u8),
+            Tuple(u8, String),
+            Struct { a: u8 },
+        }
+        let nested = json!({"m": [[1, [2]], "line\nnext", [], {}], "s": [{"k": "a\nb\n", "j": 1}]});
+        assert_eq!(
+            to_string(&nested).unwrap(),
+            "m:\n-\n  - 1\n  -\n    - 2\n- |-\n  line\n  next\n- []\n- {}\ns:\n- j: 1\n  k: |\n    a\n    b\n"
+        );
+        let variants = [
+            Variant::Unit,
+            Variant::New(1),
+            Variant::Tuple(2, "x".into()),
+            Variant::Struct { a: 3 },
+        ];
+        assert_eq!(
+            to_string(&variants).unwrap(),
+            "- Unit\n- New: 1\n- Tuple:\n  - 2\n  - x\n- Struct:\n    a: 3\n"
+        );
+        assert_eq!(to_string(&json!("x")).unwrap(), "x\n");
+        assert_eq!(to_string(&json!({})).unwrap(), "{}\n");
+        assert_eq!(to_string(&json!([])).unwrap(), "[]\n");
+        assert_eq!(
+            to_string(&json!({"e": {"f": {}}})).unwrap(),
+            "e:\n  f: {}\n"
+        );
+    }
+
     /// Any string, as a key or a value, at any depth, reads back as itself.
     fn arbitrary_string() -> impl Strategy<Value = String> {
         prop_oneof![
