@@ -24,13 +24,19 @@ fn segments(file: &str, body: &[Stmt<'_>]) -> Result<String, String> {
             Stmt::EmitRaw(raw) => format!("Segment::Text({:?})", raw.raw),
             Stmt::EmitExpr(emit) => match &emit.expr {
                 Expr::Var(var) => format!("Segment::Value({:?})", var.id),
-                _ => return Err(unsupported(file, emit.span().start_line, "{{ name }}")),
+                _ => {
+                    return Err(unsupported(
+                        file,
+                        Some(emit.span().start_line),
+                        "{{ name }}",
+                    ));
+                }
             },
             Stmt::IfCond(cond) => {
                 let Some(name) = presence_test(&cond.expr) else {
                     return Err(unsupported(
                         file,
-                        cond.span().start_line,
+                        Some(cond.span().start_line),
                         "{% if name %} or {% if name is not none %}",
                     ));
                 };
@@ -41,10 +47,10 @@ fn segments(file: &str, body: &[Stmt<'_>]) -> Result<String, String> {
                 )
             }
             other => {
-                let at = line(other).map_or_else(String::new, |line| format!(":{line}"));
-                return Err(format!(
-                    "{file}{at}: the renderer supports only text, {{{{ name }}}} and {{% if %}} \
-                     (src/render/template.rs)"
+                return Err(unsupported(
+                    file,
+                    line(other),
+                    "text, {{ name }} and {% if %}",
                 ));
             }
         };
@@ -71,8 +77,10 @@ fn presence_test<'a>(expr: &Expr<'a>) -> Option<&'a str> {
     }
 }
 
-fn unsupported(file: &str, line: u16, supported: &str) -> String {
-    format!("{file}:{line}: the renderer supports only {supported} here (src/render/template.rs)")
+/// The build error for a construct the renderer cannot fill in, at its line when known.
+fn unsupported(file: &str, line: Option<u16>, supported: &str) -> String {
+    let at = line.map_or_else(String::new, |line| format!(":{line}"));
+    format!("{file}{at}: the renderer supports only {supported} here (src/render/template.rs)")
 }
 
 /// The line a statement starts on, for the statements the parser gives a span.

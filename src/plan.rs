@@ -100,14 +100,11 @@ impl<'a> Common<'a> {
     pub fn metadata(&self, name: &str, component: &str) -> Json {
         // Built as JSON directly: `json!` would copy every value it is given through serde
         // (`to_value`), and every object has metadata.
-        let mut labels = serde_json::Map::new();
-        for (key, value) in &self.base_labels {
-            labels.insert(key.clone(), Json::String(value.clone()));
-        }
-        labels.insert(
-            "app.kubernetes.io/component".to_string(),
-            Json::String(component.to_string()),
-        );
+        let labels = self
+            .labels(component)
+            .into_iter()
+            .map(|(key, value)| (key, Json::String(value)))
+            .collect();
         let mut metadata = serde_json::Map::new();
         metadata.insert("name".to_string(), Json::String(name.to_string()));
         metadata.insert(

@@ -122,6 +122,14 @@ impl<'a> Writer<'a> {
             entries: 0,
         }
     }
+
+    /// Starts `{variant: ...}`, serde's shape for an enum variant with data: writes the one-entry
+    /// map's key and says where its value goes (the map needs nothing written at its end).
+    fn variant(self, variant: &str) -> (&'a mut String, At) {
+        let mut map = self.map();
+        let at = map.key(variant);
+        (map.out, at)
+    }
 }
 
 impl<'a> ser::Serializer for Writer<'a> {
@@ -200,8 +208,8 @@ impl<'a> ser::Serializer for Writer<'a> {
         variant: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        let mut map = self.map();
-        ser::SerializeStruct::serialize_field(&mut map, variant, value)
+        let (out, at) = self.variant(variant);
+        value.serialize(Writer { out, at })
     }
     fn serialize_seq(self, _len: Option<usize>) -> Result<SeqWriter<'a>, Error> {
         Ok(SeqWriter {
@@ -228,13 +236,8 @@ impl<'a> ser::Serializer for Writer<'a> {
         variant: &'static str,
         _len: usize,
     ) -> Result<SeqWriter<'a>, Error> {
-        let mut map = self.map();
-        let at = map.key(variant);
-        Ok(SeqWriter {
-            out: map.out,
-            at,
-            items: 0,
-        })
+        let (out, at) = self.variant(variant);
+        Ok(SeqWriter { out, at, items: 0 })
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<MapWriter<'a>, Error> {
         Ok(self.map())
@@ -250,10 +253,9 @@ impl<'a> ser::Serializer for Writer<'a> {
         variant: &'static str,
         _len: usize,
     ) -> Result<MapWriter<'a>, Error> {
-        let mut map = self.map();
-        let at = map.key(variant);
+        let (out, at) = self.variant(variant);
         Ok(MapWriter {
-            out: map.out,
+            out,
             at,
             entries: 0,
         })
