@@ -1,8 +1,8 @@
 //! Build-time work that does not depend on a run's input.
 //!
-//! Writes `$OUT_DIR/templates.rs`: every `templates/*.json` parsed by minijinja's parser and
-//! lowered to a static segment table (`src/render/template.rs`), sorted by file name, so a render
-//! neither reads nor compiles a template at run time.
+//! Writes `$OUT_DIR/templates.rs`: every `templates/*.json` parsed by minijinja's parser, read
+//! as one JSON document and lowered to a static tree (`src/render/template.rs`), sorted by file
+//! name, so a render neither reads nor compiles a template at run time.
 //!
 //! Writes `$OUT_DIR/defaults_tree.rs`: `values/defaults.yaml` parsed by the crate's own values
 //! reader (the two modules below, shared with the library), as a table the binary unpacks
@@ -62,8 +62,8 @@ fn templates() {
         let name = path.file_name().expect("a file").to_string_lossy();
         let source = fs::read_to_string(path).expect("a template is readable UTF-8");
         let shown = format!("templates/{name}");
-        let segments = template::compile(&shown, &source).unwrap_or_else(|e| panic!("{e}"));
-        writeln!(table, "    ({name:?}, {segments}),").expect("a String");
+        let root = template::compile(&shown, &source).unwrap_or_else(|e| panic!("{e}"));
+        writeln!(table, "    ({name:?}, {root}),").expect("a String");
     }
     table.push_str("]\n");
     let out = Path::new(&env::var("OUT_DIR").expect("cargo sets it")).join("templates.rs");

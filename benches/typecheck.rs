@@ -1,5 +1,6 @@
 //! How fast can a rendered document be type-checked? Compares, on the documents of the default
-//! render, the current path (JSON text straight into the typed object, `Object::parse`) with the
+//! render, the path of patched objects (JSON text straight into the typed object, `Object::parse`;
+//! a render without patches deserializes from the compiled template instead) with the
 //! YAML readers it replaced, to back the choice of JSON templates in `BENCHMARKS.md`. Run with
 //! `cargo bench --bench typecheck`.
 

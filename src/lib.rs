@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! values files --values::load--> Values --resources::plan--> Planned (one per object)
-//!     --render: one template each--> JSON text --manifest::Object::parse--> typed object
+//!     --render: one compiled template each, deserialized with its context--> typed object
 //!     --output--> stream | directory
 //! ```
 //!

@@ -7,7 +7,7 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::crds::Typed;
 use crate::crds::barman::{ObjectStore, ScheduledBackup};
@@ -238,17 +238,62 @@ macro_rules! dispatch {
     };
 }
 
+/// The object of `kind`: a rendered kind typed by `typed` (a function generic in the object's
+/// type), an extra object by `other`.
+macro_rules! typed_as {
+    ($kind:expr, $typed:ident($input:expr), $other:expr) => {
+        match $kind {
+            Kind::ServiceAccount => Object::ServiceAccount($typed($input)?),
+            Kind::Secret => Object::Secret($typed($input)?),
+            Kind::ConfigMap => Object::ConfigMap($typed($input)?),
+            Kind::Role => Object::Role($typed($input)?),
+            Kind::RoleBinding => Object::RoleBinding($typed($input)?),
+            Kind::NetworkPolicy => Object::NetworkPolicy($typed($input)?),
+            Kind::Issuer => Object::Issuer($typed($input)?),
+            Kind::Certificate => Object::Certificate($typed($input)?),
+            Kind::SecretStore => Object::SecretStore($typed($input)?),
+            Kind::ExternalSecret => Object::ExternalSecret($typed($input)?),
+            Kind::TeleportProvisionToken => Object::TeleportProvisionToken($typed($input)?),
+            Kind::Deployment => Object::Deployment($typed($input)?),
+            Kind::ObjectStore => Object::ObjectStore($typed($input)?),
+            Kind::Cluster => Object::Cluster($typed($input)?),
+            Kind::Database => Object::Database($typed($input)?),
+            Kind::ScheduledBackup => Object::ScheduledBackup($typed($input)?),
+            Kind::PodMonitor => Object::PodMonitor($typed($input)?),
+            Kind::PrometheusRule => Object::PrometheusRule($typed($input)?),
+            Kind::Pooler => Object::Pooler($typed($input)?),
+            Kind::PodDisruptionBudget => Object::PodDisruptionBudget($typed($input)?),
+            Kind::TeleportRoleV7 => Object::TeleportRoleV7($typed($input)?),
+            Kind::TeleportRoleV8 => Object::TeleportRoleV8($typed($input)?),
+            Kind::TeleportDatabaseV3 => Object::TeleportDatabaseV3($typed($input)?),
+            Kind::Job => Object::Job($typed($input)?),
+            Kind::Other => Object::Other($other),
+        }
+    };
+}
+
 impl Object {
-    /// Parses a rendered document as `kind`, refusing unknown fields and a wrong apiVersion/kind.
+    /// Parses a document's JSON text as `kind`, refusing unknown fields and a wrong
+    /// apiVersion/kind. Through a JSON value: that way every typed object has one deserializer
+    /// for JSON besides the compiled templates' (one more would be megabytes of binary).
     pub fn parse(kind: Kind, text: &str) -> Result<Object, String> {
-        fn typed<T: serde::de::DeserializeOwned + Typed>(text: &str) -> Result<Box<T>, String> {
-            // Templates are JSON (which is YAML): serde_json checks them an order of magnitude
-            // faster than a YAML reader would, and the output is still YAML, written from the
-            // typed object. The path to a bad field is tracked only to explain a failure: tracking
-            // it costs a String per key.
-            let object: Box<T> = serde_json::from_str(text).map_err(|error| {
-                let mut reader = serde_json::Deserializer::from_str(text);
-                match serde_path_to_error::deserialize::<_, T>(&mut reader) {
+        let document: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        Object::deserialize(kind, &document)
+    }
+
+    /// Types a document as `kind` straight from a deserializer (a filled-in template or a JSON
+    /// value), refusing unknown fields and a wrong apiVersion/kind.
+    pub fn deserialize<'de, D>(kind: Kind, document: D) -> Result<Object, String>
+    where
+        D: Deserializer<'de, Error = serde_json::Error> + Copy,
+    {
+        fn typed<'de, T, D>(document: D) -> Result<Box<T>, String>
+        where
+            T: Deserialize<'de> + Typed,
+            D: Deserializer<'de, Error = serde_json::Error> + Copy,
+        {
+            let object: Box<T> = Box::<T>::deserialize(document).map_err(|error| {
+                match serde_path_to_error::deserialize::<_, T>(document) {
                     Err(e) => format!("at {}: {}", e.path(), e.inner()),
                     Ok(_) => error.to_string(),
                 }
@@ -256,35 +301,13 @@ impl Object {
             object.check_type()?;
             Ok(object)
         }
-        Ok(match kind {
-            Kind::ServiceAccount => Object::ServiceAccount(typed(text)?),
-            Kind::Secret => Object::Secret(typed(text)?),
-            Kind::ConfigMap => Object::ConfigMap(typed(text)?),
-            Kind::Role => Object::Role(typed(text)?),
-            Kind::RoleBinding => Object::RoleBinding(typed(text)?),
-            Kind::NetworkPolicy => Object::NetworkPolicy(typed(text)?),
-            Kind::Issuer => Object::Issuer(typed(text)?),
-            Kind::Certificate => Object::Certificate(typed(text)?),
-            Kind::SecretStore => Object::SecretStore(typed(text)?),
-            Kind::ExternalSecret => Object::ExternalSecret(typed(text)?),
-            Kind::TeleportProvisionToken => Object::TeleportProvisionToken(typed(text)?),
-            Kind::Deployment => Object::Deployment(typed(text)?),
-            Kind::ObjectStore => Object::ObjectStore(typed(text)?),
-            Kind::Cluster => Object::Cluster(typed(text)?),
-            Kind::Database => Object::Database(typed(text)?),
-            Kind::ScheduledBackup => Object::ScheduledBackup(typed(text)?),
-            Kind::PodMonitor => Object::PodMonitor(typed(text)?),
-            Kind::PrometheusRule => Object::PrometheusRule(typed(text)?),
-            Kind::Pooler => Object::Pooler(typed(text)?),
-            Kind::PodDisruptionBudget => Object::PodDisruptionBudget(typed(text)?),
-            Kind::TeleportRoleV7 => Object::TeleportRoleV7(typed(text)?),
-            Kind::TeleportRoleV8 => Object::TeleportRoleV8(typed(text)?),
-            Kind::TeleportDatabaseV3 => Object::TeleportDatabaseV3(typed(text)?),
-            Kind::Job => Object::Job(typed(text)?),
-            Kind::Other => Object::Other(Other::from_value(
-                serde_json::from_str(text).map_err(|e| e.to_string())?,
-            )?),
-        })
+        Ok(typed_as!(
+            kind,
+            typed(document),
+            Other::from_value(
+                serde_json::Value::deserialize(document).map_err(|e| e.to_string())?
+            )?
+        ))
     }
 
     pub fn metadata(&self) -> &ObjectMeta {

@@ -2,11 +2,10 @@
 //! one template per object -> typed object.
 //!
 //! Templates are minijinja files compiled at build time (`template.rs`). They are JSON documents,
-//! named `*.json`, and every interpolated value is written as its JSON text: a value is always one
-//! scalar or one collection, never new keys or documents. Undefined variables are errors. JSON,
-//! not YAML, because the type check parses every rendered document back, and serde_json does that
-//! about ten times faster than a YAML reader (BENCHMARKS.md); the output is YAML, written from the
-//! typed objects.
+//! named `*.json`, and every interpolated value is one whole JSON value of the context: one
+//! scalar or one collection, never new keys or documents. Undefined variables are errors. The
+//! typed object is deserialized straight from the compiled template and its context; no JSON
+//! text is written or parsed on the way. The output is YAML, written from the typed objects.
 
 use anyhow::{Context as _, Result};
 use serde_json::Value as Json;
@@ -36,7 +35,7 @@ impl Renderer {
         let plan = resources::plan(&common);
         manifests.reserve(plan.len());
         for planned in plan {
-            let segments = template::find(planned.template)
+            let root = template::find(planned.template)
                 .with_context(|| format!("template {} is missing", planned.template))?;
             let Json::Object(context) = &planned.context else {
                 anyhow::bail!(
@@ -44,25 +43,24 @@ impl Renderer {
                     planned.template
                 );
             };
-            let mut text = Vec::with_capacity(4096);
-            template::render(segments, context, &mut text)
-                .with_context(|| format!("rendering template {}", planned.template))?;
-            let text =
-                String::from_utf8(text).context("a template wrote text that is not UTF-8")?;
             let name = planned.context["metadata"]["name"]
                 .as_str()
                 .unwrap_or_default();
             let targeting = patches::targeting(values, planned.kind, name);
             let object = if targeting.is_empty() {
-                Object::parse(planned.kind, &text).map_err(|e| {
-                    anyhow::anyhow!(
-                        "template {} rendered a {} that does not type-check: {e}",
-                        planned.template,
-                        planned.kind.as_str()
-                    )
-                })?
+                Object::deserialize(planned.kind, template::Filled::new(root, context)).map_err(
+                    |e| {
+                        anyhow::anyhow!(
+                            "template {} rendered a {} that does not type-check: {e}",
+                            planned.template,
+                            planned.kind.as_str()
+                        )
+                    },
+                )?
             } else {
-                patches::apply(planned.kind, name, &text, &targeting)?
+                let document = template::to_json(root, context)
+                    .with_context(|| format!("rendering template {}", planned.template))?;
+                patches::apply(planned.kind, name, document, &targeting)?
             };
             manifests.push(Manifest {
                 kind: planned.kind,

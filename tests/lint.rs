@@ -58,7 +58,7 @@ fn errors(findings: &[Finding]) -> Vec<String> {
 }
 
 /// Replaces the object `kind`/`name` with `edit` applied to its JSON form, re-typed through
-/// `Object::parse` exactly as the renderer types its templates' output.
+/// `Object::parse`, with the checks the renderer types its templates' output with.
 fn edit(
     manifests: &[Manifest],
     kind: Kind,

@@ -4,6 +4,7 @@
 
 use serde_json::Value as Json;
 
+use super::template::Filled;
 use crate::manifest::{Kind, Manifest, Object};
 use crate::values::{KeyPath, Patch, Problem, Problems, Values};
 
@@ -29,21 +30,13 @@ pub(super) fn targeting<'v>(values: &'v Values, kind: Kind, name: &str) -> Vec<(
         .collect()
 }
 
-/// `text` (a rendered object) with `patches` applied in order, typed as `kind`.
+/// `document` (a rendered object) with `patches` applied in order, typed as `kind`.
 pub(super) fn apply(
     kind: Kind,
     name: &str,
-    text: &str,
+    mut document: Json,
     patches: &[(usize, &Patch)],
 ) -> Result<Object, Problems> {
-    let mut document: Json = serde_json::from_str(text).map_err(|e| {
-        Problems(vec![Problem::new(
-            None,
-            KeyPath::default(),
-            format!("the rendered {} {name} is not JSON: {e}", kind.as_str()),
-            "report this as a bug",
-        )])
-    })?;
     for (index, patch) in patches {
         let applied = match (&patch.merge, &patch.json) {
             (Some(merge), None) => {
@@ -73,10 +66,7 @@ pub(super) fn apply(
             )])
         })?;
     }
-    let patched = serde_json::to_string(&document).unwrap_or_default();
-    Object::parse(kind, &patched).map_err(|e| {
-        // The position is in cnpgtp's own JSON text, which the user never sees.
-        let e = e.split(" at line ").next().unwrap_or(&e).to_string();
+    Object::deserialize(kind, Filled::json(&document)).map_err(|e| {
         let (index, patch) = patches[patches.len() - 1];
         Problems(vec![patch_problem(
             patch,
@@ -153,8 +143,7 @@ pub(super) fn extra_objects(values: &Values) -> Result<Vec<Manifest>, Problems> 
             object["metadata"]["namespace"] = Json::String(values.namespace.clone());
         }
         let kind = Kind::rendered(&kind_name).unwrap_or(Kind::Other);
-        let text = serde_json::to_string(&object).unwrap_or_default();
-        match Object::parse(kind, &text) {
+        match Object::deserialize(kind, Filled::json(&object)) {
             Ok(typed) => manifests.push(Manifest { kind, object: typed }),
             Err(e) => problems.push(Problem::new(
                 values.extra_object_origins.get(index).cloned(),

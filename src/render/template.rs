@@ -1,37 +1,64 @@
 //! Templates compiled at build time: `build.rs` parses every `templates/*.json` with minijinja's
-//! own parser and lowers it to the static [`Segment`] tables below, so a render neither reads
-//! nor compiles a template (compiling took a quarter of a default render's instructions).
+//! own parser, reads the result as one JSON document, and lowers it to the static [`Node`] tree
+//! below. A render neither reads nor compiles a template, and writes no JSON text either: the
+//! typed object is deserialized straight from the tree ([`Filled`]), with the context's values
+//! at the holes (writing the text and parsing it back were a quarter of a render's work).
 //!
 //! The templates use a small part of minijinja's language, and build.rs refuses anything else:
-//! `{{ name }}` writes a context value as its JSON text (what minijinja's JSON auto-escaping
-//! writes), and `{% if name %}` / `{% if name is not none %}` with an optional `{% else %}`
-//! choose by whether the value is non-null. Whitespace control (`{%-`) is applied by minijinja's
-//! lexer at build time, so the tables hold the text exactly as minijinja would write it.
+//! `{{ name }}` stands for one whole JSON value of the context (never a piece of a string, never
+//! keys), and `{% if name %}` / `{% if name is not none %}` with an optional `{% else %}` choose
+//! whole map entries or sequence items by whether the value is non-null. A value can only ever
+//! be a value: the guarantee JSON escaping gave the text templates holds by construction.
 
 use std::fmt;
 
+use serde::de::{self, Deserializer, Visitor};
 use serde_json::{Map, Value as Json};
 
-/// One piece of a compiled template.
+mod fill;
+
+pub use fill::Filled;
+
+/// One JSON value of a compiled template.
 #[derive(Debug)]
-pub enum Segment {
-    /// Literal template text.
-    Text(&'static str),
-    /// `{{ name }}`: the named context value as JSON text (`null` when it is null).
+pub enum Node {
+    Null,
+    Bool(bool),
+    U64(u64),
+    I64(i64),
+    F64(f64),
+    Str(&'static str),
+    Map(&'static [Entry]),
+    Seq(&'static [Item]),
+    /// `{{ name }}`: the named context value.
     Value(&'static str),
-    /// `{% if name %}`: the first body when the named value is not null, else the second.
-    IfPresent(&'static str, &'static [Segment], &'static [Segment]),
 }
 
-/// Every template compiled by `build.rs`, as (file name, segments), sorted by name.
-pub const TEMPLATES: &[(&str, &[Segment])] = include!(concat!(env!("OUT_DIR"), "/templates.rs"));
+/// A map member of a compiled template.
+#[derive(Debug)]
+pub enum Entry {
+    Field(&'static str, Node),
+    /// `{% if name %}`: the first entries when the named value is not null, else the second.
+    IfPresent(&'static str, &'static [Entry], &'static [Entry]),
+}
+
+/// A sequence member of a compiled template.
+#[derive(Debug)]
+pub enum Item {
+    Element(Node),
+    /// `{% if name %}`: the first items when the named value is not null, else the second.
+    IfPresent(&'static str, &'static [Item], &'static [Item]),
+}
+
+/// Every template compiled by `build.rs`, as (file name, root), sorted by name.
+pub const TEMPLATES: &[(&str, Node)] = include!(concat!(env!("OUT_DIR"), "/templates.rs"));
 
 /// The compiled template named `name`.
-pub fn find(name: &str) -> Option<&'static [Segment]> {
+pub fn find(name: &str) -> Option<&'static Node> {
     TEMPLATES
         .binary_search_by(|(candidate, _)| (*candidate).cmp(name))
         .ok()
-        .map(|index| TEMPLATES[index].1)
+        .map(|index| &TEMPLATES[index].1)
 }
 
 /// A template read a name its context does not hold (minijinja's strict undefined behaviour).
@@ -46,26 +73,26 @@ impl fmt::Display for Undefined {
 
 impl std::error::Error for Undefined {}
 
-/// Writes `segments` with `context` into `out`.
-pub fn render(
-    segments: &[Segment],
+/// The context value `name`, which every template name must be.
+fn lookup<'c>(context: &'c Map<String, Json>, name: &'static str) -> Result<&'c Json, Undefined> {
+    context.get(name).ok_or(Undefined(name))
+}
+
+/// The template `root` filled in with `context` as a JSON value (what patches apply to).
+pub fn to_json(
+    root: &'static Node,
     context: &Map<String, Json>,
-    out: &mut Vec<u8>,
-) -> Result<(), Undefined> {
-    for segment in segments {
-        match segment {
-            Segment::Text(text) => out.extend_from_slice(text.as_bytes()),
-            Segment::Value(name) => {
-                let value = context.get(*name).ok_or(Undefined(name))?;
-                serde_json::to_writer(&mut *out, value).expect("a Vec<u8> takes every write");
-            }
-            Segment::IfPresent(name, then, otherwise) => {
-                let value = context.get(*name).ok_or(Undefined(name))?;
-                render(if value.is_null() { otherwise } else { then }, context, out)?;
-            }
-        }
-    }
-    Ok(())
+) -> Result<Json, serde_json::Error> {
+    serde::Deserialize::deserialize(Filled::new(root, context))
+}
+
+/// A template's string literal as an enum variant (a unit variant written as a string).
+fn str_enum<'de, V: Visitor<'de>>(
+    text: &'de str,
+    visitor: V,
+) -> Result<V::Value, serde_json::Error> {
+    let variant = de::value::BorrowedStrDeserializer::<serde_json::Error>::new(text);
+    variant.deserialize_enum("", &[], visitor)
 }
 
 #[cfg(test)]
@@ -73,38 +100,52 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const OPTIONAL: &[Segment] = &[
-        Segment::Text("{\"a\": "),
-        Segment::Value("a"),
-        Segment::IfPresent("b", &[Segment::Text(", \"b\": "), Segment::Value("b")], &[]),
-        Segment::IfPresent("c", &[], &[Segment::Text(", \"c\": \"absent\"")]),
-        Segment::Text("}"),
-    ];
+    const OPTIONAL: Node = Node::Map(&[
+        Entry::Field("a", Node::Value("a")),
+        Entry::IfPresent("b", &[Entry::Field("b", Node::Value("b"))], &[]),
+        Entry::IfPresent("c", &[], &[Entry::Field("c", Node::Str("absent"))]),
+        Entry::Field(
+            "list",
+            Node::Seq(&[
+                Item::Element(Node::U64(1)),
+                Item::IfPresent(
+                    "b",
+                    &[Item::Element(Node::I64(-2))],
+                    &[Item::Element(Node::F64(0.5))],
+                ),
+                Item::Element(Node::Null),
+                Item::Element(Node::Bool(true)),
+            ]),
+        ),
+    ]);
 
-    fn rendered(context: &Json) -> Result<String, Undefined> {
-        let mut out = Vec::new();
-        render(OPTIONAL, context.as_object().expect("a map"), &mut out)?;
-        Ok(String::from_utf8(out).expect("JSON text"))
+    fn filled(context: &Json) -> Result<Json, serde_json::Error> {
+        to_json(&OPTIONAL, context.as_object().expect("a map"))
     }
 
     #[test]
-    fn values_are_written_as_json_and_null_chooses_the_other_branch() {
+    fn holes_take_the_context_values_and_null_chooses_the_other_branch() {
         let context = json!({"a": "x\"y\n<", "b": [1, {"k": false}], "c": null});
         assert_eq!(
-            rendered(&context).expect("renders"),
-            r#"{"a": "x\"y\n<", "b": [1,{"k":false}], "c": "absent"}"#
+            filled(&context).expect("fills"),
+            json!({"a": "x\"y\n<", "b": [1, {"k": false}], "c": "absent", "list": [1, -2, null, true]})
         );
         // Empty collections and false are values, not absence (minijinja sees their JSON text).
         let context = json!({"a": null, "b": [], "c": false});
         assert_eq!(
-            rendered(&context).expect("renders"),
-            r#"{"a": null, "b": []}"#
+            filled(&context).expect("fills"),
+            json!({"a": null, "b": [], "list": [1, -2, null, true]})
+        );
+        let context = json!({"a": 1, "b": null, "c": null});
+        assert_eq!(
+            filled(&context).expect("fills"),
+            json!({"a": 1, "c": "absent", "list": [1, 0.5, null, true]})
         );
     }
 
     #[test]
     fn a_name_missing_from_the_context_is_an_error() {
-        let error = rendered(&json!({"a": 1, "b": null})).expect_err("c is undefined");
+        let error = filled(&json!({"a": 1, "b": null})).expect_err("c is undefined");
         assert_eq!(
             error.to_string(),
             "undefined value: `c` is not in the context"

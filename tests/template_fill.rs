@@ -1,0 +1,119 @@
+//! The render types each object straight from its compiled template (`src/render/template/fill.rs`)
+//! instead of writing the template's JSON text and parsing it back. These tests hold it to what
+//! serde_json does: for every object of every shipped values file and `ok-` input, typing from
+//! the template gives the object that typing the filled-in JSON document gives; and on plain JSON
+//! values the deserializer types and refuses exactly as serde_json's own `&Value` deserializer.
+
+use std::path::Path;
+
+use serde_json::{Value as Json, json};
+
+use cnpgtp::manifest::{Kind, Object};
+use cnpgtp::plan::Common;
+use cnpgtp::render::template::{self, Filled};
+use cnpgtp::values::{self, Source};
+
+/// The values of every shipped values file and `ok-` input (and the defaults alone).
+fn every_values() -> Vec<(String, values::Values)> {
+    let mut files: Vec<_> = ["values", "tests/inputs"]
+        .iter()
+        .flat_map(|dir| {
+            std::fs::read_dir(dir)
+                .expect("readable")
+                .map(|e| e.unwrap().path())
+        })
+        .filter(|path| {
+            let name = path.file_name().unwrap().to_string_lossy();
+            name.ends_with(".yaml") && (path.starts_with("values") || name.starts_with("ok-"))
+        })
+        .collect();
+    files.sort();
+    let mut all = vec![(
+        "defaults".to_string(),
+        values::load(&[], &[]).expect("defaults load").values,
+    )];
+    for path in files {
+        let source = Source::read(Path::new(&path)).expect("readable");
+        let name = source.name.clone();
+        let loaded = values::load(&[source], &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
+        all.push((name, loaded.values));
+    }
+    all
+}
+
+#[test]
+fn every_object_types_from_its_template_as_from_its_json_text() {
+    let mut objects = 0;
+    for (file, values) in every_values() {
+        let common = Common::new(&values);
+        for planned in cnpgtp::resources::plan(&common) {
+            let root = template::find(planned.template).expect("compiled");
+            let context = planned.context.as_object().expect("a map");
+            let at = format!("{file}: {}", planned.template);
+            let direct = Object::deserialize(planned.kind, Filled::new(root, context))
+                .unwrap_or_else(|e| panic!("{at}: {e}"));
+            // The text the template would write, parsed as serde_json parses text.
+            let text = serde_json::to_string(&template::to_json(root, context).expect("fills"))
+                .expect("serializes");
+            let from_text =
+                Object::parse(planned.kind, &text).unwrap_or_else(|e| panic!("{at}: {e}"));
+            assert_eq!(direct, from_text, "{at}");
+            objects += 1;
+        }
+    }
+    assert!(objects > 200, "{objects} objects compared");
+}
+
+/// Both deserializers' results on one JSON document typed as `kind`, as text.
+fn both(kind: Kind, document: &Json) -> (String, String) {
+    let show = |result: Result<Object, String>| match result {
+        Ok(object) => format!("ok: {}", serde_json::to_string(&object).unwrap()),
+        Err(e) => format!("error: {e}"),
+    };
+    (
+        show(Object::deserialize(kind, Filled::json(document))),
+        show(Object::deserialize(kind, document)),
+    )
+}
+
+#[test]
+fn json_values_type_and_fail_as_with_serde_json() {
+    let base = json!({
+        "apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster",
+        "metadata": {"name": "a", "namespace": "n", "labels": {"x": "y"}},
+        "spec": {"instances": 3, "storage": {"size": "1Gi"},
+                 "affinity": {"podAntiAffinityType": "preferred", "tolerations": [{"key": "k", "operator": "Exists"}]}}
+    });
+    let mut cases = vec![base.clone()];
+    let mut edit = |pointer: &str, value: Json| {
+        let mut document = base.clone();
+        *document.pointer_mut(pointer).expect(pointer) = value;
+        cases.push(document);
+    };
+    edit("/spec/instances", json!("three"));
+    edit("/spec/instances", json!(-1));
+    edit("/spec/instances", json!(1.5));
+    edit("/spec/instances", json!(null));
+    edit("/spec/storage", json!({"size": "1Gi", "sise": 1}));
+    edit("/spec/storage", json!([1, 2]));
+    edit("/spec/affinity/tolerations", json!({"key": "k"}));
+    edit(
+        "/spec/affinity/tolerations/0/operator",
+        json!({"a": 1, "b": 2}),
+    );
+    edit("/spec/affinity/podAntiAffinityType", json!(["preferred"]));
+    edit("/metadata/labels", json!({"x": 5}));
+    edit("/metadata", json!("a"));
+    edit("/kind", json!("Pooler"));
+    for document in &cases {
+        let (ours, serde_json) = both(Kind::Cluster, document);
+        assert_eq!(ours, serde_json, "{document}");
+    }
+    let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"selector": {}, "template": {"spec": {"containers": [{"name": "c",
+            "ports": [{"containerPort": 3000}], "livenessProbe": {"httpGet": {"port": "http"}},
+            "resources": {"limits": {"memory": "1Gi", "cpu": "500m"}}}]}}}});
+    let (ours, serde_json) = both(Kind::Deployment, &deployment);
+    assert!(ours.starts_with("ok: "), "{ours}");
+    assert_eq!(ours, serde_json);
+}
