@@ -126,7 +126,7 @@ fn lex(file: &str, text: &str, mut line: usize, out: &mut Vec<Token>) -> Result<
             }
             b'"' => {
                 let (string, end) = string(&text[at..]).ok_or_else(|| {
-                    format!("{file}:{line}: a string that does not end on its line")
+                    format!("{file}:{line}: a string that does not end on its line, or an escape JSON does not have")
                 })?;
                 at += end;
                 What::Str(string)

@@ -274,8 +274,9 @@ macro_rules! typed_as {
 
 impl Object {
     /// Parses a document's JSON text as `kind`, refusing unknown fields and a wrong
-    /// apiVersion/kind. Through a JSON value: that way every typed object has one deserializer
-    /// for JSON besides the compiled templates' (one more would be megabytes of binary).
+    /// apiVersion/kind, through serde_json's own `&Value` deserializer: for tests and benches,
+    /// which check the render against it. The render types JSON with
+    /// `render::template::Filled::json`, so that the binary holds one deserializer per object.
     pub fn parse(kind: Kind, text: &str) -> Result<Object, String> {
         let document: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
         Object::deserialize(kind, &document)

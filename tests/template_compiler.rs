@@ -77,6 +77,7 @@ fn a_template_that_is_not_json_for_some_choice_of_its_conditions_fails_at_its_li
         // A hole is a whole value: never a key, never part of a string, never a member list.
         ("{ {{ k }}: 1}", 1, "a map key must be a string literal"),
         ("{\"a\": \"x{{ a }}\"}", 1, "a string that does not end"),
+        ("{\"a\": \"\\q\"}", 1, "an escape JSON does not have"),
         ("{\"a\": {% if b %}1{% endif %}}", 1, "not a value"),
         ("{\"a\": 1}\n{}", 2, "text after the JSON document"),
         ("{\"a\":\n[1,\n2", 2, "not closed"),

@@ -119,3 +119,45 @@ fn json_values_type_and_fail_as_with_serde_json() {
     assert!(ours.starts_with("ok: "), "{ours}");
     assert_eq!(ours, serde_json);
 }
+
+/// An enum of every variant shape (the typed objects have none today; a field that becomes one
+/// must still refuse as serde_json does).
+#[derive(Debug, PartialEq, serde::Deserialize)]
+enum Shape {
+    Unit,
+    Newtype(u8),
+    Tuple(u8, u8),
+    Struct { a: u8 },
+}
+
+#[test]
+fn enums_deserialize_and_fail_as_with_serde_json() {
+    use serde::Deserialize as _;
+    let mut refused = 0;
+    for value in [
+        json!("Unit"),
+        json!({"Unit": null}),
+        json!({"Newtype": 1}),
+        json!({"Tuple": [1, 2]}),
+        json!({"Struct": {"a": 1}}),
+        // Unknown fields are ignored by a derive without deny_unknown_fields, in both.
+        json!({"Struct": {"a": 1, "b": 2}}),
+        json!("Newtype"),
+        json!("Other"),
+        json!({"Unit": null, "Newtype": 1}),
+        json!({}),
+        json!([1]),
+        json!(5),
+        json!(-5),
+        json!(0.5),
+        json!(true),
+        json!(null),
+        json!({"Tuple": [1]}),
+    ] {
+        let ours = Shape::deserialize(Filled::json(&value)).map_err(|e| e.to_string());
+        let serde_json = Shape::deserialize(&value).map_err(|e| e.to_string());
+        assert_eq!(ours, serde_json, "{value}");
+        refused += usize::from(ours.is_err());
+    }
+    assert_eq!(refused, 11, "the cases after the first six are refused");
+}

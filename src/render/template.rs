@@ -12,7 +12,6 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, Visitor};
 use serde_json::{Map, Value as Json};
 
 mod fill;
@@ -73,26 +72,12 @@ impl fmt::Display for Undefined {
 
 impl std::error::Error for Undefined {}
 
-/// The context value `name`, which every template name must be.
-fn lookup<'c>(context: &'c Map<String, Json>, name: &'static str) -> Result<&'c Json, Undefined> {
-    context.get(name).ok_or(Undefined(name))
-}
-
 /// The template `root` filled in with `context` as a JSON value (what patches apply to).
 pub fn to_json(
     root: &'static Node,
     context: &Map<String, Json>,
 ) -> Result<Json, serde_json::Error> {
     serde::Deserialize::deserialize(Filled::new(root, context))
-}
-
-/// A template's string literal as an enum variant (a unit variant written as a string).
-fn str_enum<'de, V: Visitor<'de>>(
-    text: &'de str,
-    visitor: V,
-) -> Result<V::Value, serde_json::Error> {
-    let variant = de::value::BorrowedStrDeserializer::<serde_json::Error>::new(text);
-    variant.deserialize_enum("", &[], visitor)
 }
 
 #[cfg(test)]

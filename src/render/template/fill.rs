@@ -13,7 +13,7 @@ use serde::de::{
 };
 use serde_json::{Error, Map, Value as Json};
 
-use super::{Entry, Item, Node, Undefined, lookup, str_enum};
+use super::{Entry, Item, Node, Undefined};
 
 /// How deep `{% if %}` blocks may nest in one map or sequence (build.rs's templates nest one).
 const DEPTH: usize = 4;
@@ -52,14 +52,36 @@ impl<'de> Filled<'de> {
         Self { at, ..self }
     }
 
-    /// The context value a hole stands for.
+    /// The context value a hole stands for; every name a template reads must be in it.
     fn hole(self, name: &'static str) -> Result<Self, Error> {
         let value = self
             .context
-            .ok_or(Undefined(name))
-            .and_then(|context| lookup(context, name))
-            .map_err(de::Error::custom)?;
+            .and_then(|context| context.get(name))
+            .ok_or_else(|| de::Error::custom(Undefined(name)))?;
         Ok(self.with(At::Json(value)))
+    }
+
+    /// What serde_json names this value in an "invalid type" error.
+    fn unexpected(&self) -> de::Unexpected<'de> {
+        use de::Unexpected;
+        match self.at {
+            At::Template(Node::Null) | At::Json(Json::Null) => Unexpected::Unit,
+            At::Template(Node::Bool(b)) => Unexpected::Bool(*b),
+            At::Template(Node::U64(n)) => Unexpected::Unsigned(*n),
+            At::Template(Node::I64(n)) => Unexpected::Signed(*n),
+            At::Template(Node::F64(n)) => Unexpected::Float(*n),
+            At::Template(Node::Str(text)) => Unexpected::Str(text),
+            At::Template(Node::Map(_)) | At::Json(Json::Object(_)) => Unexpected::Map,
+            At::Template(Node::Seq(_)) | At::Json(Json::Array(_)) => Unexpected::Seq,
+            At::Template(Node::Value(_)) => Unexpected::Other("a template hole"),
+            At::Json(Json::Bool(b)) => Unexpected::Bool(*b),
+            At::Json(Json::Number(n)) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+                (Some(n), _, _) => Unexpected::Unsigned(n),
+                (None, Some(n), _) => Unexpected::Signed(n),
+                (None, None, n) => Unexpected::Float(n.unwrap_or(f64::NAN)),
+            },
+            At::Json(Json::String(text)) => Unexpected::Str(text),
+        }
     }
 
     /// Whether the condition `name` holds: the value is there and not null.
@@ -73,9 +95,9 @@ fn not_one_key() -> Error {
     de::Error::invalid_value(de::Unexpected::Map, &"map with a single key")
 }
 
-/// serde_json's error for a value that is not an enum.
-fn not_an_enum(unexpected: de::Unexpected<'_>) -> Error {
-    de::Error::invalid_type(unexpected, &"string or map")
+/// A string as an enum variant (a unit variant written as a string).
+fn str_enum<'de, V: Visitor<'de>>(text: &'de str, visitor: V) -> Result<V::Value, Error> {
+    de::value::BorrowedStrDeserializer::<Error>::new(text).deserialize_enum("", &[], visitor)
 }
 
 impl<'de> Deserializer<'de> for Filled<'de> {
@@ -165,10 +187,7 @@ impl<'de> Deserializer<'de> for Filled<'de> {
                 }
             }
             At::Template(Node::Map(_)) => Err(not_one_key()),
-            At::Template(Node::Seq(_)) | At::Json(Json::Array(_)) => {
-                Err(not_an_enum(de::Unexpected::Seq))
-            }
-            _ => Err(not_an_enum(de::Unexpected::Other("a scalar"))),
+            _ => Err(de::Error::invalid_type(self.unexpected(), &"string or map")),
         }
     }
 
