@@ -7,6 +7,10 @@
 //! Writes `$OUT_DIR/defaults_tree.rs`: `values/defaults.yaml` parsed by the crate's own values
 //! reader (the two modules below, shared with the library), as a table the binary unpacks
 //! without parsing (`src/yaml/packed.rs`). A lib test checks it against a run-time parse.
+//!
+//! Lays out a release binary's code: `build/symbol-order.txt` (written by
+//! `scripts/symbol-order.py`) lists the functions the commands run, in the order they first run
+//! them, and the linker places them first and together, so a run touches few code pages.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -27,6 +31,28 @@ mod template;
 fn main() {
     templates();
     defaults_tree();
+    code_layout();
+}
+
+/// The order only applies where rustc links with its own lld (the default for this target since
+/// Rust 1.90); other linkers do not take the flag. Names missing from the list (after a code
+/// change, or another compiler) only leave their functions where the linker puts them anyway.
+fn code_layout() {
+    let order = Path::new(&env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"))
+        .join("build/symbol-order.txt");
+    println!("cargo:rerun-if-changed={}", order.display());
+    println!("cargo:rerun-if-env-changed=CNPGTP_LINK_MAP");
+    let release = env::var("PROFILE").is_ok_and(|profile| profile == "release");
+    let lld = env::var("TARGET").is_ok_and(|target| target == "x86_64-unknown-linux-gnu");
+    if release && lld && order.is_file() {
+        let order = order.display();
+        println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={order}");
+        println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+    }
+    // scripts/symbol-order.py reads the link map to name the functions a run executes.
+    if let Ok(map) = env::var("CNPGTP_LINK_MAP") {
+        println!("cargo:rustc-link-arg-bins=-Wl,-Map={map}");
+    }
 }
 
 fn defaults_tree() {

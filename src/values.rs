@@ -312,6 +312,10 @@ pub enum Override {
 pub struct Loaded {
     pub values: Values,
     pub warnings: Vec<Problem>,
+    /// Whether any string or key of the merged values holds a `<`, as every argocd-vault-plugin
+    /// placeholder does. Without one there is no placeholder to warn about, which saves
+    /// serializing the values to look (BENCHMARKS.md, round 6).
+    pub may_hold_placeholders: bool,
 }
 
 /// The embedded defaults as a tree. build.rs parsed `values/defaults.yaml` with the same reader
@@ -408,7 +412,12 @@ pub fn load(sources: &[Source], overrides: &[Override]) -> Result<Loaded, Proble
                 layers::origin_of(&tree, &path.0)
             })
             .collect();
-        Ok(Loaded { values, warnings })
+        let may_hold_placeholders = tree.any_text(&mut |text: &str| text.contains('<'));
+        Ok(Loaded {
+            values,
+            warnings,
+            may_hold_placeholders,
+        })
     } else {
         Err(Problems(errors))
     }
@@ -425,5 +434,38 @@ mod tests {
         assert_eq!(defaults_tree(), parsed);
         let table = crate::yaml::packed::write(&parsed);
         assert!(table.lines().count() > 100, "{table}");
+    }
+
+    /// The render looks for placeholders only when the loader saw a `<`: every `<` the values
+    /// can hold comes from the merged tree. Checked on every shipped values file and every input
+    /// that loads, some of which hold placeholders.
+    #[test]
+    fn a_less_than_in_the_values_is_always_seen_by_the_loader() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut with_less_than = 0;
+        for dir in ["values", "tests/inputs", "tests/hostile"] {
+            for entry in std::fs::read_dir(root.join(dir)).expect("readable") {
+                let path = entry.expect("readable").path();
+                let Ok(text) = std::fs::read_to_string(&path) else {
+                    continue;
+                };
+                let source = Source {
+                    name: path.display().to_string(),
+                    text,
+                };
+                let Ok(loaded) = load(&[source], &[]) else {
+                    continue;
+                };
+                let json = serde_json::to_string(&loaded.values).expect("serializes");
+                if json.contains('<') {
+                    with_less_than += 1;
+                    assert!(loaded.may_hold_placeholders, "{}", path.display());
+                }
+            }
+        }
+        assert!(
+            with_less_than >= 2,
+            "only {with_less_than} inputs hold a `<`"
+        );
     }
 }

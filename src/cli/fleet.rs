@@ -238,7 +238,7 @@ pub(super) fn render_all_warning<T: Send>(
                 let mut warnings: Vec<String> =
                     loaded.warnings.iter().map(ToString::to_string).collect();
                 if !args.argocd && warn_placeholders {
-                    warnings.extend(placeholder_warning(&loaded.values));
+                    warnings.extend(placeholder_warning(&loaded));
                 }
                 Ok(Ok((warnings, loaded.values.name.clone(), ids, finished)))
             }
@@ -247,9 +247,14 @@ pub(super) fn render_all_warning<T: Send>(
     };
     // A fleet renders on every core, in chunks that keep the argument order; the templates are
     // compiled once and shared. One database renders on the main thread.
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(databases.len().max(1));
+    // One database asks nothing: the core count costs some 20 system calls (cgroup files).
+    let threads = if databases.len() > 1 {
+        std::thread::available_parallelism()
+            .map_or(1, std::num::NonZeroUsize::get)
+            .min(databases.len())
+    } else {
+        1
+    };
     let chunk = databases.len().div_ceil(threads).max(1);
     let results: Vec<_> = if threads == 1 {
         databases.iter().map(render_one).collect()
@@ -344,14 +349,13 @@ fn collision(first: &str, second: &str, (kind, namespace, name): &ObjectId) -> F
 
 /// The warning for values that hold argocd-vault-plugin placeholders: rendered as they are, they
 /// need the plugin before apply. The keys are named, never their values.
-fn placeholder_warning(values: &values::Values) -> Option<String> {
-    // Most values hold no placeholder. Every placeholder holds a `<`, which serde_json never
-    // escapes, so one scan of the JSON text answers without building the JSON tree (a third of
-    // a million instructions per database, BENCHMARKS.md); the text is scanned as it is written,
-    // not kept.
-    if !LessThanScan::holds_one(values) {
+fn placeholder_warning(loaded: &values::Loaded) -> Option<String> {
+    // Most values hold no placeholder, and every placeholder holds a `<`: the values are
+    // serialized to look only when the loader saw one (BENCHMARKS.md, round 6).
+    if !loaded.may_hold_placeholders {
         return None;
     }
+    let values = &loaded.values;
     let tree = serde_json::to_value(values).ok()?;
     let keys: Vec<String> = crate::lint::placeholder_fields(&tree)
         .into_iter()
@@ -364,29 +368,4 @@ fn placeholder_warning(values: &values::Values) -> Option<String> {
             keys.join(", ")
         )
     })
-}
-
-/// Whether the JSON text of a value holds a `<`, found as serde_json writes it.
-#[derive(Default)]
-struct LessThanScan {
-    found: bool,
-}
-
-impl LessThanScan {
-    fn holds_one(value: &impl serde::Serialize) -> bool {
-        let mut scan = LessThanScan::default();
-        // A write error is impossible here; if one came, the warning would be checked for anyway.
-        serde_json::to_writer(&mut scan, value).is_err() || scan.found
-    }
-}
-
-impl std::io::Write for LessThanScan {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.found = self.found || bytes.contains(&b'<');
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }

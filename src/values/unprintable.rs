@@ -23,17 +23,9 @@ fn is_unprintable(c: char) -> bool {
 fn holds_unprintable(tree: &Tree) -> bool {
     // Every such character is DEL or encoded with bytes >= 0x80: ASCII text without DEL has none
     // (both tests run a word or more at a time, not byte by byte).
-    let suspect = |text: &str| {
+    tree.any_text(&mut |text: &str| {
         (!text.is_ascii() || text.as_bytes().contains(&0x7f)) && text.chars().any(is_unprintable)
-    };
-    match &tree.node {
-        crate::yaml::Node::Str(text) => suspect(text),
-        crate::yaml::Node::Seq(items) => items.iter().any(holds_unprintable),
-        crate::yaml::Node::Map(entries) => entries
-            .iter()
-            .any(|(key, value)| suspect(key) || holds_unprintable(value)),
-        _ => false,
-    }
+    })
 }
 
 /// Problems for every string (or key) holding a character from [`is_unprintable`].

@@ -22,6 +22,7 @@ macro_rules! integers {
 }
 
 mod key;
+mod scan;
 mod writer;
 
 /// `object` as one YAML document (no `---`), ending in a newline.
@@ -89,17 +90,11 @@ fn is_plain_safe(s: &str) -> bool {
     if !first_fits || last == b' ' || last == b':' {
         return false;
     }
-    // Printable ASCII only; a space is where `: ` and ` #` can start, so only there is the
-    // neighbour looked at (one comparison per byte for the rest).
-    for (index, &b) in bytes.iter().enumerate() {
-        if !(b' '..=b'~').contains(&b) {
-            return false;
-        }
-        if b == b' '
-            && ((index > 0 && bytes[index - 1] == b':') || bytes.get(index + 1) == Some(&b'#'))
-        {
-            return false;
-        }
+    let Some(printable) = scan::printable_ascii(bytes) else {
+        return false;
+    };
+    if printable.spaces && bytes.windows(2).any(|pair| pair == b": " || pair == b" #") {
+        return false;
     }
     s.len() > 5
         || !["y", "n", "yes", "no", "on", "off", "true", "false", "null"]
@@ -115,14 +110,11 @@ fn literal_block_fits(s: &str) -> bool {
         return false;
     }
     // ASCII (scripts, SQL, configuration) needs no decoding: a byte test says the same.
-    // Scripts are kilobytes long: a test without an early exit per 64-byte chunk lets the
-    // compiler test many bytes at once.
+    if scan::printable_ascii_lines(s.as_bytes()) {
+        return true;
+    }
     if s.is_ascii() {
-        return s.as_bytes().chunks(64).all(|chunk| {
-            chunk.iter().fold(true, |fits, &b| {
-                fits & (b == b'\n' || b == b'\t' || (b' '..=b'~').contains(&b))
-            })
-        });
+        return false;
     }
     s.chars().all(|c| {
         c == '\n'

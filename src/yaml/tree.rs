@@ -85,6 +85,18 @@ impl Tree {
         self.key_origin.as_ref().unwrap_or(&self.origin)
     }
 
+    /// Whether `test` holds for any string or key in the tree: one walk, no key paths built.
+    pub fn any_text(&self, test: &mut impl FnMut(&str) -> bool) -> bool {
+        match &self.node {
+            Node::Str(text) => test(text),
+            Node::Seq(items) => items.iter().any(|item| item.any_text(test)),
+            Node::Map(entries) => entries
+                .iter()
+                .any(|(key, value)| test(key) || value.any_text(test)),
+            _ => false,
+        }
+    }
+
     pub fn kind_name(&self) -> &'static str {
         match self.node {
             Node::Null => "null",
