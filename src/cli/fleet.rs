@@ -176,7 +176,7 @@ type DatabaseResult<T> = Result<(Vec<String>, String, Vec<ObjectId>, T), Problem
 /// every core too: (name, finished) in argument order.
 pub(super) fn render_all<T: Send>(
     args: &RenderArgs,
-    finish: impl Fn(Vec<Manifest>) -> Result<T> + Sync,
+    finish: impl Fn(&mut Vec<Manifest>) -> Result<T> + Sync,
 ) -> Result<Vec<(String, T)>, Failure> {
     render_all_warning(args, false, finish)
 }
@@ -186,7 +186,7 @@ pub(super) fn render_all<T: Send>(
 pub(super) fn render_all_warning<T: Send>(
     args: &RenderArgs,
     warn_placeholders: bool,
-    finish: impl Fn(Vec<Manifest>) -> Result<T> + Sync,
+    finish: impl Fn(&mut Vec<Manifest>) -> Result<T> + Sync,
 ) -> Result<Vec<(String, T)>, Failure> {
     let invalid = |p: Problems| Failure::new(exit::INVALID, p);
     let argocd = if args.argocd {
@@ -215,7 +215,7 @@ pub(super) fn render_all_warning<T: Send>(
         sources.extend(database.source.clone());
         match values::load(&sources, &overrides) {
             Ok(loaded) => {
-                let manifests = match renderer.render(&loaded.values) {
+                let mut manifests = match renderer.render(&loaded.values) {
                     Ok(manifests) => manifests,
                     // A patch or an extra object that does not fit: the user's, at their line.
                     Err(e) => match e.downcast::<Problems>() {
@@ -234,7 +234,8 @@ pub(super) fn render_all_warning<T: Send>(
                         )
                     })
                     .collect();
-                let finished = finish(manifests).map_err(|e| Failure::new(exit::INTERNAL, e))?;
+                let finished =
+                    finish(&mut manifests).map_err(|e| Failure::new(exit::INTERNAL, e))?;
                 let mut warnings: Vec<String> =
                     loaded.warnings.iter().map(ToString::to_string).collect();
                 if !args.argocd && warn_placeholders {

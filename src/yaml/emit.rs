@@ -96,10 +96,16 @@ fn is_plain_safe(s: &str) -> bool {
     if printable.spaces && bytes.windows(2).any(|pair| pair == b": " || pair == b" #") {
         return false;
     }
-    s.len() > 5
-        || !["y", "n", "yes", "no", "on", "off", "true", "false", "null"]
-            .iter()
-            .any(|word| s.eq_ignore_ascii_case(word))
+    // The YAML 1.1 words for booleans and null, by length (most strings are keys of four).
+    let words: &[&str] = match s.len() {
+        1 => &["y", "n"],
+        2 => &["no", "on"],
+        3 => &["yes", "off"],
+        4 => &["true", "null"],
+        5 => &["false"],
+        _ => &[],
+    };
+    !words.iter().any(|word| s.eq_ignore_ascii_case(word))
 }
 
 /// Multi-line text whose every line reads back unchanged from a literal block: printable
