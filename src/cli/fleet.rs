@@ -198,7 +198,11 @@ pub(super) fn render_all_warning<T: Send>(
     files.extend(argocd.values_files.iter().cloned());
     let shared = read_sources(&files).map_err(invalid)?;
     let databases = database_list(args).map_err(invalid)?;
-    let renderer = Renderer::new();
+    let renderer = if databases.len() == 1 {
+        Renderer::for_one_database()
+    } else {
+        Renderer::new()
+    };
     let mut overrides = argocd.overrides.clone();
     overrides.extend(self::overrides(&args.layers).map_err(invalid)?);
 
