@@ -198,7 +198,10 @@ pub(super) fn render_all_warning<T: Send>(
     files.extend(argocd.values_files.iter().cloned());
     let shared = read_sources(&files).map_err(invalid)?;
     let databases = database_list(args).map_err(invalid)?;
-    let renderer = if databases.len() == 1 {
+    // One database: the process ends soon after, so its plan and objects are left to the exit
+    // instead of freed block by block (BENCHMARKS.md, round 6); a fleet frees each database's.
+    let only_one = databases.len() == 1;
+    let renderer = if only_one {
         Renderer::for_one_database()
     } else {
         Renderer::new()
@@ -240,6 +243,10 @@ pub(super) fn render_all_warning<T: Send>(
                     .collect();
                 let finished =
                     finish(&mut manifests).map_err(|e| Failure::new(exit::INTERNAL, e))?;
+                // What `finish` did not take is not looked at again.
+                if only_one {
+                    std::mem::forget(manifests);
+                }
                 let mut warnings: Vec<String> =
                     loaded.warnings.iter().map(ToString::to_string).collect();
                 if !args.argocd && warn_placeholders {

@@ -200,16 +200,8 @@ fn render(args: &RenderArgs) -> Result<String, Failure> {
             output::stream(&all, Format::Json).map_err(|e| Failure::new(exit::INTERNAL, e))
         }
         (None, Format::Yaml) => {
-            // One database: the process ends once its text is out, so its objects are left to
-            // the exit instead of freed block by block (BENCHMARKS.md, round 6).
-            let only_one = args.databases.is_empty();
-            let streams = render_all_warning(args, true, |manifests| {
-                let text = output::yaml_stream(manifests);
-                if only_one {
-                    std::mem::forget(std::mem::take(manifests));
-                }
-                text
-            })?;
+            let streams =
+                render_all_warning(args, true, |manifests| output::yaml_stream(manifests))?;
             Ok(streams.into_iter().map(|(_, text)| text).collect())
         }
         (Some(dir), format) => {
