@@ -8,15 +8,21 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value as Json, json};
 
+mod metadata;
+
+pub use metadata::{COMPONENT_LABEL, Labels, Lent, Metadata};
+
 use crate::manifest::Kind;
 use crate::naming::Names;
 use crate::values::{Resources, Values};
 
-/// One object the plan says exists: its template, kind and template context.
+/// One object the plan says exists: its template, kind, metadata and template context (the
+/// template's `{{ metadata }}` is `metadata`, lent the database's labels by [`Common::lend`]).
 #[derive(Debug, Clone)]
 pub struct Planned {
     pub template: &'static str,
     pub kind: Kind,
+    pub metadata: Metadata,
     pub context: Json,
 }
 
@@ -24,17 +30,25 @@ impl Planned {
     /// Adds a label to the object's metadata (e.g. `cnpg.io/reload` on Secrets CNPG reads).
     #[must_use]
     pub fn with_label(mut self, key: &str, value: &str) -> Self {
-        self.context["metadata"]["labels"][key] = Json::String(value.to_string());
+        self.metadata
+            .labels
+            .insert(key.to_string(), value.to_string());
         self
     }
 
     /// Adds an annotation to the object's metadata (hooks, sync waves, descriptions).
     #[must_use]
     pub fn with_annotation(mut self, key: &str, value: &str) -> Self {
-        if !self.context["metadata"]["annotations"].is_object() {
-            self.context["metadata"]["annotations"] = serde_json::json!({});
-        }
-        self.context["metadata"]["annotations"][key] = Json::String(value.to_string());
+        self.metadata
+            .annotations
+            .insert(key.to_string(), value.to_string());
+        self
+    }
+
+    /// Moves the object to another namespace than the database's.
+    #[must_use]
+    pub fn in_namespace(mut self, namespace: &str) -> Self {
+        self.metadata.namespace = Some(namespace.to_string());
         self
     }
 }
@@ -75,11 +89,17 @@ impl<'a> Common<'a> {
     /// database the object belongs to.
     pub fn labels(&self, component: &str) -> BTreeMap<String, String> {
         let mut labels = self.base_labels.clone();
-        labels.insert(
-            "app.kubernetes.io/component".to_string(),
-            component.to_string(),
-        );
+        labels.insert(COMPONENT_LABEL.to_string(), component.to_string());
         labels
+    }
+
+    /// `metadata` of a planned object with this database's labels and namespace lent to it.
+    pub fn lend<'s>(&'s self, metadata: &'s Metadata) -> Lent<'s> {
+        Lent {
+            metadata,
+            base_labels: &self.base_labels,
+            namespace: self.namespace(),
+        }
     }
 
     /// The Poolers this database has, as (`rw` or `ro`, name): none without `pooler.enabled`,
@@ -96,45 +116,30 @@ impl<'a> Common<'a> {
         poolers
     }
 
-    /// `metadata` of a namespaced object, as the templates receive it.
-    pub fn metadata(&self, name: &str, component: &str) -> Json {
-        // Built as JSON directly: `json!` would copy every value it is given through serde
-        // (`to_value`), and every object has metadata.
-        let labels = self
-            .labels(component)
-            .into_iter()
-            .map(|(key, value)| (key, Json::String(value)))
-            .collect();
-        let mut metadata = serde_json::Map::new();
-        metadata.insert("name".to_string(), Json::String(name.to_string()));
-        metadata.insert(
-            "namespace".to_string(),
-            Json::String(self.namespace().to_string()),
-        );
-        metadata.insert("labels".to_string(), Json::Object(labels));
-        Json::Object(metadata)
-    }
-
-    /// A planned object whose context holds `metadata` plus `fields`.
+    /// A planned object named `name` in this database's namespace, its template filled from
+    /// `fields`.
     pub fn object(
         &self,
         template: &'static str,
         kind: Kind,
         name: &str,
-        component: &str,
+        component: &'static str,
         fields: Json,
     ) -> Planned {
-        let mut context = match fields {
+        let context = match fields {
             Json::Object(fields) => fields,
             _ => serde_json::Map::new(),
         };
-        // `fields` may bring metadata of its own (it wins, as it always has).
-        if !context.contains_key("metadata") {
-            context.insert("metadata".to_string(), self.metadata(name, component));
-        }
         Planned {
             template,
             kind,
+            metadata: Metadata {
+                name: name.to_string(),
+                namespace: None,
+                component,
+                labels: BTreeMap::new(),
+                annotations: BTreeMap::new(),
+            },
             context: Json::Object(context),
         }
     }

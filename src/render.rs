@@ -55,22 +55,20 @@ impl Renderer {
                     planned.template
                 );
             };
-            let name = planned.context["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default();
+            let metadata = common.lend(&planned.metadata);
+            let name = metadata.name();
             let targeting = patches::targeting(values, planned.kind, name);
             let object = if targeting.is_empty() {
-                Object::deserialize(planned.kind, template::Filled::new(root, context)).map_err(
-                    |e| {
-                        anyhow::anyhow!(
-                            "template {} rendered a {} that does not type-check: {e}",
-                            planned.template,
-                            planned.kind.as_str()
-                        )
-                    },
-                )?
+                let filled = template::Filled::new(root, context, &metadata);
+                Object::deserialize(planned.kind, filled).map_err(|e| {
+                    anyhow::anyhow!(
+                        "template {} rendered a {} that does not type-check: {e}",
+                        planned.template,
+                        planned.kind.as_str()
+                    )
+                })?
             } else {
-                let document = template::to_json(root, context)
+                let document = template::to_json(root, context, &metadata)
                     .with_context(|| format!("rendering template {}", planned.template))?;
                 patches::apply(planned.kind, name, document, &targeting)?
             };

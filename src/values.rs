@@ -9,6 +9,7 @@ mod check;
 mod derived;
 mod identity;
 mod image_ref;
+mod layer_text;
 mod layers;
 mod model;
 mod schema;
@@ -333,9 +334,13 @@ fn defaults_tree() -> Tree {
 pub fn load(sources: &[Source], overrides: &[Override]) -> Result<Loaded, Problems> {
     let mut problems = Vec::new();
     let mut tree = defaults_tree();
+    let mut layer_text = layer_text::LayerText::default();
     for source in sources {
         match layers::parse_source(&source.name, &source.text) {
-            Ok(layer) => layers::merge(&mut tree, layer),
+            Ok(layer) => {
+                layer_text.add(&layer);
+                layers::merge(&mut tree, layer);
+            }
             Err(problem) => problems.push(problem),
         }
     }
@@ -344,13 +349,17 @@ pub fn load(sources: &[Source], overrides: &[Override]) -> Result<Loaded, Proble
             Override::Set { argument, typed } => match layers::parse_set(argument, *typed) {
                 Ok(assignments) => {
                     for (path, value) in assignments {
+                        layer_text.add_assignment(&path, &value);
                         layers::assign(&mut tree, &path, value);
                     }
                 }
                 Err(problem) => problems.push(problem),
             },
             Override::Json { argument } => match layers::parse_set_json(argument) {
-                Ok((path, value)) => layers::assign(&mut tree, &path, value),
+                Ok((path, value)) => {
+                    layer_text.add_assignment(&path, &value);
+                    layers::assign(&mut tree, &path, value);
+                }
                 Err(problem) => problems.push(problem),
             },
             Override::File {
@@ -358,7 +367,10 @@ pub fn load(sources: &[Source], overrides: &[Override]) -> Result<Loaded, Proble
                 file,
                 contents,
             } => match layers::parse_set_file(path, file, contents.clone()) {
-                Ok((path, value)) => layers::assign(&mut tree, &path, value),
+                Ok((path, value)) => {
+                    layer_text.add_assignment(&path, &value);
+                    layers::assign(&mut tree, &path, value);
+                }
                 Err(problem) => problems.push(problem),
             },
             Override::Key { path, value, from } => {
@@ -368,17 +380,20 @@ pub fn load(sources: &[Source], overrides: &[Override]) -> Result<Loaded, Proble
                     column: 0,
                 };
                 let node = Tree::new(crate::yaml::Node::Str(value.clone().into()), origin);
-                layers::assign(&mut tree, &KeyPath::parse(path), node);
+                let path = KeyPath::parse(path);
+                layer_text.add_assignment(&path, &node);
+                layers::assign(&mut tree, &path, node);
             }
         }
     }
     if !problems.is_empty() {
         return Err(Problems(problems));
     }
-    // Walking with the key path clones every key: only when there is something to report.
-    unprintable::check(&tree, &mut problems);
-    if !problems.is_empty() {
-        return Err(Problems(problems));
+    if layer_text.unprintable {
+        unprintable::check(&tree, &mut problems);
+        if !problems.is_empty() {
+            return Err(Problems(problems));
+        }
     }
     let values = match check::typed(&tree) {
         Ok(values) => values,
@@ -412,7 +427,7 @@ pub fn load(sources: &[Source], overrides: &[Override]) -> Result<Loaded, Proble
                 layers::origin_of(&tree, &path.0)
             })
             .collect();
-        let may_hold_placeholders = tree.any_text(&mut |text: &str| text.contains('<'));
+        let may_hold_placeholders = layer_text.less_than;
         Ok(Loaded {
             values,
             warnings,

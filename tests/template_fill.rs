@@ -9,8 +9,8 @@ use std::path::Path;
 use serde_json::{Value as Json, json};
 
 use cnpgtp::manifest::{Kind, Object};
-use cnpgtp::plan::Common;
-use cnpgtp::render::template::{self, Filled};
+use cnpgtp::plan::{Common, Lent, Metadata};
+use cnpgtp::render::template::{self, Filled, Node};
 use cnpgtp::values::{self, Source};
 
 /// The values of every shipped values file and `ok-` input (and the defaults alone).
@@ -51,12 +51,27 @@ fn every_object_types_from_its_template_as_from_its_json_text() {
         for planned in cnpgtp::resources::plan(&common) {
             let root = template::find(planned.template).expect("compiled");
             let context = planned.context.as_object().expect("a map");
+            let metadata = common.lend(&planned.metadata);
             let at = format!("{file}: {}", planned.template);
-            let direct = Object::deserialize(planned.kind, Filled::new(root, context))
+            let direct = Object::deserialize(planned.kind, Filled::new(root, context, &metadata))
                 .unwrap_or_else(|e| panic!("{at}: {e}"));
             // The text the template would write, parsed as serde_json parses text.
-            let text = serde_json::to_string(&template::to_json(root, context).expect("fills"))
-                .expect("serializes");
+            let document = template::to_json(root, context, &metadata).expect("fills");
+            // The lent metadata is what the labels of the database, its component and the
+            // object's own labels give when inserted in turn.
+            let mut labels = common.labels(planned.metadata.component);
+            labels.extend(planned.metadata.labels.clone());
+            let mut expected = json!({
+                "name": planned.metadata.name,
+                "namespace": planned.metadata.namespace.as_deref().unwrap_or(common.namespace()),
+                "labels": labels,
+            });
+            if !planned.metadata.annotations.is_empty() {
+                expected["annotations"] = json!(planned.metadata.annotations);
+            }
+            assert_eq!(document["metadata"], expected, "{at}");
+            assert_eq!(metadata.to_json(), expected, "{at}");
+            let text = serde_json::to_string(&document).expect("serializes");
             let from_text =
                 Object::parse(planned.kind, &text).unwrap_or_else(|e| panic!("{at}: {e}"));
             assert_eq!(direct, from_text, "{at}");
@@ -160,4 +175,74 @@ fn enums_deserialize_and_fail_as_with_serde_json() {
         refused += usize::from(ours.is_err());
     }
     assert_eq!(refused, 11, "the cases after the first six are refused");
+}
+
+/// A template that is its object's metadata and nothing else.
+static METADATA_ONLY: Node = Node::Value("metadata");
+
+#[derive(Debug, serde::Deserialize)]
+#[allow(dead_code)]
+enum OneOf {
+    Text(String),
+    Map(std::collections::BTreeMap<String, String>),
+    /// The name as a unit variant.
+    #[serde(rename = "pg-rw")]
+    PgRw,
+}
+
+#[test]
+fn lent_metadata_types_and_fails_as_its_json() {
+    use std::collections::BTreeMap;
+    let pairs = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
+    };
+    let base = pairs(&[("app.kubernetes.io/name", "postgresql"), ("team", "data")]);
+    let mut compared = 0;
+    for annotations in [&[][..], &[("a", "Text")], &[("a", "1"), ("b", "2")]] {
+        for own in [&[][..], &[("team", "core")]] {
+            let metadata = Metadata {
+                name: "pg-rw".into(),
+                namespace: Some("teleport".into()),
+                component: "pooler",
+                labels: pairs(own),
+                annotations: pairs(annotations),
+            };
+            let lent = Lent {
+                metadata: &metadata,
+                base_labels: &base,
+                namespace: "db",
+            };
+            let json = lent.to_json();
+            let context = serde_json::Map::new();
+            macro_rules! same {
+                ($($t:ty),*) => {$(
+                    let direct = <$t as serde::Deserialize>::deserialize(
+                        Filled::new(&METADATA_ONLY, &context, &lent),
+                    )
+                    .map(|v| format!("{v:?}"))
+                    .map_err(|e| e.to_string());
+                    let via_json = <$t as serde::Deserialize>::deserialize(&json)
+                        .map(|v| format!("{v:?}"))
+                        .map_err(|e| e.to_string());
+                    assert_eq!(direct, via_json, "{}: {json}", stringify!($t));
+                    compared += 1;
+                )*};
+            }
+            same!(
+                Json,
+                k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+                String,
+                Vec<Json>,
+                OneOf,
+                BTreeMap<String, OneOf>,
+                BTreeMap<String, Json>,
+                Option<BTreeMap<String, Option<BTreeMap<String, OneOf>>>>,
+                BTreeMap<String, (String,)>
+            );
+        }
+    }
+    assert_eq!(compared, 54);
 }

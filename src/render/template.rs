@@ -14,6 +14,9 @@ use std::fmt;
 
 use serde_json::{Map, Value as Json};
 
+use crate::plan::Lent;
+
+mod chosen;
 mod fill;
 
 pub use fill::Filled;
@@ -72,12 +75,14 @@ impl fmt::Display for Undefined {
 
 impl std::error::Error for Undefined {}
 
-/// The template `root` filled in with `context` as a JSON value (what patches apply to).
+/// The template `root` filled in with `context` and `metadata` as a JSON value (what patches
+/// apply to).
 pub fn to_json(
     root: &'static Node,
     context: &Map<String, Json>,
+    metadata: &Lent<'_>,
 ) -> Result<Json, serde_json::Error> {
-    serde::Deserialize::deserialize(Filled::new(root, context))
+    serde::Deserialize::deserialize(Filled::new(root, context, metadata))
 }
 
 #[cfg(test)]
@@ -105,7 +110,19 @@ mod tests {
     ]);
 
     fn filled(context: &Json) -> Result<Json, serde_json::Error> {
-        to_json(&OPTIONAL, context.as_object().expect("a map"))
+        let metadata = crate::plan::Metadata {
+            name: "unused".into(),
+            namespace: None,
+            component: "test",
+            labels: std::collections::BTreeMap::new(),
+            annotations: std::collections::BTreeMap::new(),
+        };
+        let lent = Lent {
+            metadata: &metadata,
+            base_labels: &metadata.labels,
+            namespace: "unused",
+        };
+        to_json(&OPTIONAL, context.as_object().expect("a map"), &lent)
     }
 
     #[test]

@@ -181,7 +181,7 @@ fn sync_workload(common: &Common) -> Vec<Planned> {
     let workload = &names.bundle_sync;
     let (teleport_secret, teleport_key) = teleport_ca_source(common);
 
-    let mut secret = common
+    let secret = common
         .object(
             "bundle-secret.json",
             Kind::Secret,
@@ -189,10 +189,11 @@ fn sync_workload(common: &Common) -> Vec<Planned> {
             COMPONENT,
             json!({}),
         )
-        .with_label(RELOAD_LABEL, "true");
-    secret.context["metadata"]["annotations"] = json!({
-        "cnpgtp.io/data-written-by": format!("Deployment {workload} (clientCaBundle.mechanism: syncWorkload)"),
-    });
+        .with_label(RELOAD_LABEL, "true")
+        .with_annotation(
+            "cnpgtp.io/data-written-by",
+            &format!("Deployment {workload} (clientCaBundle.mechanism: syncWorkload)"),
+        );
 
     let env = json!([
         {"name": "NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
@@ -275,24 +276,24 @@ fn teleport_access(common: &Common) -> Vec<Planned> {
     let operator_namespace = &common.values.teleport.operator.namespace;
     let rules = json!([{"apiGroups": ["resources.teleport.dev"], "resources": ["teleportdatabasesv3"],
         "resourceNames": databases, "verbs": ["get", "watch", "patch"]}]);
-    let mut role = common.object(
+    let role = common.object(
         "role.json",
         Kind::Role,
         &name,
         COMPONENT,
         json!({"rules": rules}),
     );
-    let mut binding = common.object(
+    let binding = common.object(
         "role-binding.json",
         Kind::RoleBinding,
         &name,
         COMPONENT,
         json!({"role": name, "subjects": [{"kind": "ServiceAccount", "name": workload, "namespace": common.namespace()}]}),
     );
-    for object in [&mut role, &mut binding] {
-        object.context["metadata"]["namespace"] = json!(operator_namespace);
-    }
-    vec![role, binding]
+    vec![
+        role.in_namespace(operator_namespace),
+        binding.in_namespace(operator_namespace),
+    ]
 }
 
 /// FNV-1a, 64 bits: a stable fingerprint of the script for the pod template, so a new script

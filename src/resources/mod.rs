@@ -70,11 +70,7 @@ fn sync_wave(kind: Kind, component: &str) -> Option<i32> {
 }
 
 fn with_sync_wave(planned: Planned) -> Planned {
-    let component = planned.context["metadata"]["labels"]["app.kubernetes.io/component"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    match sync_wave(planned.kind, &component) {
+    match sync_wave(planned.kind, planned.metadata.component) {
         Some(wave) => planned.with_annotation("argocd.argoproj.io/sync-wave", &wave.to_string()),
         None => planned,
     }

@@ -5,11 +5,10 @@ use crate::yaml::{Origin, Tree};
 use super::{KeyPath, Problem, Segment};
 
 /// Adds a problem for every string or key of `tree` that holds such a character. Walking with
-/// the key path clones every key, so it runs only when there is something to report.
+/// the key path clones every key, so the loader calls it only when a layer's text holds one
+/// ([`holds_unprintable`]).
 pub(super) fn check(tree: &Tree, problems: &mut Vec<Problem>) {
-    if holds_unprintable(tree) {
-        report_all(tree, &mut KeyPath::default(), problems);
-    }
+    report_all(tree, &mut KeyPath::default(), problems);
 }
 
 /// Characters YAML cannot carry in a manifest (not `c-printable`) that JSON escaping, which the
@@ -19,13 +18,11 @@ fn is_unprintable(c: char) -> bool {
     matches!(c, '\u{7f}'..='\u{84}' | '\u{86}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}')
 }
 
-/// Whether any string or key of `tree` holds a character from [`is_unprintable`].
-fn holds_unprintable(tree: &Tree) -> bool {
+/// Whether `text` holds a character from [`is_unprintable`].
+pub(super) fn holds_unprintable(text: &str) -> bool {
     // Every such character is DEL or encoded with bytes >= 0x80: ASCII text without DEL has none
     // (both tests run a word or more at a time, not byte by byte).
-    tree.any_text(&mut |text: &str| {
-        (!text.is_ascii() || text.as_bytes().contains(&0x7f)) && text.chars().any(is_unprintable)
-    })
+    (!text.is_ascii() || text.as_bytes().contains(&0x7f)) && text.chars().any(is_unprintable)
 }
 
 /// Problems for every string (or key) holding a character from [`is_unprintable`].

@@ -13,10 +13,12 @@ use serde::de::{
 };
 use serde_json::{Error, Map, Value as Json};
 
+use super::chosen::Chosen;
 use super::{Entry, Item, Node, Undefined};
+use crate::plan::{Labels, Lent};
 
-/// How deep `{% if %}` blocks may nest in one map or sequence (build.rs's templates nest one).
-const DEPTH: usize = 4;
+/// The hole every template fills with the object's metadata, lent by the plan.
+const METADATA: &str = "metadata";
 
 /// A template node and the context its holes are filled from, or a JSON value.
 #[derive(Clone, Copy)]
@@ -24,19 +26,32 @@ pub struct Filled<'de> {
     at: At<'de>,
     /// `None` for a JSON value, which has no holes.
     context: Option<&'de Map<String, Json>>,
+    /// What `{{ metadata }}` stands for; `None` for a JSON value.
+    metadata: Option<&'de Lent<'de>>,
 }
 
 #[derive(Clone, Copy)]
 enum At<'de> {
     Template(&'static Node),
     Json(&'de Json),
+    /// The lent metadata, its labels, its annotations, and a string of them: visited as the
+    /// JSON of `Lent::to_json` would be.
+    Metadata,
+    Labels,
+    Annotations,
+    Str(&'de str),
 }
 
 impl<'de> Filled<'de> {
-    pub fn new(node: &'static Node, context: &'de Map<String, Json>) -> Self {
+    pub fn new(
+        node: &'static Node,
+        context: &'de Map<String, Json>,
+        metadata: &'de Lent<'de>,
+    ) -> Self {
         Self {
             at: At::Template(node),
             context: Some(context),
+            metadata: Some(metadata),
         }
     }
 
@@ -45,6 +60,7 @@ impl<'de> Filled<'de> {
         Self {
             at: At::Json(value),
             context: None,
+            metadata: None,
         }
     }
 
@@ -52,8 +68,12 @@ impl<'de> Filled<'de> {
         Self { at, ..self }
     }
 
-    /// The context value a hole stands for; every name a template reads must be in it.
+    /// The context value a hole stands for; every name a template reads must be in it, but
+    /// `metadata`, which the plan lends.
     fn hole(self, name: &'static str) -> Result<Self, Error> {
+        if name == METADATA && self.metadata.is_some() {
+            return Ok(self.with(At::Metadata));
+        }
         let value = self
             .context
             .and_then(|context| context.get(name))
@@ -71,7 +91,11 @@ impl<'de> Filled<'de> {
             At::Template(Node::I64(n)) => Unexpected::Signed(*n),
             At::Template(Node::F64(n)) => Unexpected::Float(*n),
             At::Template(Node::Str(text)) => Unexpected::Str(text),
-            At::Template(Node::Map(_)) | At::Json(Json::Object(_)) => Unexpected::Map,
+            At::Template(Node::Map(_))
+            | At::Json(Json::Object(_))
+            | At::Metadata
+            | At::Labels
+            | At::Annotations => Unexpected::Map,
             At::Template(Node::Seq(_)) | At::Json(Json::Array(_)) => Unexpected::Seq,
             At::Template(Node::Value(_)) => Unexpected::Other("a template hole"),
             At::Json(Json::Bool(b)) => Unexpected::Bool(*b),
@@ -81,11 +105,29 @@ impl<'de> Filled<'de> {
                 (None, None, n) => Unexpected::Float(n.unwrap_or(f64::NAN)),
             },
             At::Json(Json::String(text)) => Unexpected::Str(text),
+            At::Str(text) => Unexpected::Str(text),
         }
     }
 
+    /// The lent metadata; only a template's `{{ metadata }}` leads to it.
+    fn lent(self) -> Result<&'de Lent<'de>, Error> {
+        self.metadata
+            .ok_or_else(|| de::Error::custom("lent metadata outside a template"))
+    }
+
+    /// The entries of a map that is not a template's.
+    fn entries(self) -> Result<Fields<'de>, Error> {
+        Ok(match self.at {
+            At::Json(Json::Object(entries)) => Fields::Json(entries.iter()),
+            At::Metadata => Fields::Metadata(0),
+            At::Labels => Fields::Labels(self.lent()?.labels()),
+            At::Annotations => Fields::Annotations(self.lent()?.annotations()),
+            _ => return Err(de::Error::invalid_type(self.unexpected(), &"a map")),
+        })
+    }
+
     /// Whether the condition `name` holds: the value is there and not null.
-    fn present(self, name: &'static str) -> Result<bool, Error> {
+    pub(super) fn present(self, name: &'static str) -> Result<bool, Error> {
         Ok(!matches!(self.hole(name)?.at, At::Json(Json::Null)))
     }
 }
@@ -132,8 +174,10 @@ impl<'de> Deserializer<'de> for Filled<'de> {
                 }
                 Json::String(text) => visitor.visit_borrowed_str(text),
                 Json::Array(items) => self.visit_seq(Elements::Json(items.iter()), visitor),
-                Json::Object(entries) => self.visit_map(Fields::Json(entries.iter()), visitor),
+                Json::Object(_) => self.visit_map(self.entries()?, visitor),
             },
+            At::Metadata | At::Labels | At::Annotations => self.visit_map(self.entries()?, visitor),
+            At::Str(text) => visitor.visit_borrowed_str(text),
         }
     }
 
@@ -167,6 +211,7 @@ impl<'de> Deserializer<'de> for Filled<'de> {
         match self.at {
             At::Template(Node::Str(text)) => str_enum(text, visitor),
             At::Json(Json::String(text)) => str_enum(text, visitor),
+            At::Str(text) => str_enum(text, visitor),
             At::Template(Node::Value(hole)) => {
                 self.hole(hole)?.deserialize_enum(name, variants, visitor)
             }
@@ -176,13 +221,16 @@ impl<'de> Deserializer<'de> for Filled<'de> {
                     value: self.with(At::Template(value)),
                 })
             }
-            At::Json(Json::Object(entries)) => {
-                let mut entries = entries.iter();
-                match (entries.next(), entries.next()) {
-                    (Some((variant, value)), None) => visitor.visit_enum(Variant {
-                        variant,
-                        value: self.with(At::Json(value)),
-                    }),
+            At::Json(Json::Object(_)) | At::Metadata | At::Labels | At::Annotations => {
+                let mut members = MapMembers {
+                    fields: self.entries()?,
+                    at: self,
+                    pending: None,
+                };
+                match (members.next()?, members.next()?) {
+                    (Some((variant, value)), None) => {
+                        visitor.visit_enum(Variant { variant, value })
+                    }
                     _ => Err(not_one_key()),
                 }
             }
@@ -210,8 +258,10 @@ impl<'de> Filled<'de> {
         visitor: V,
     ) -> Result<V::Value, Error> {
         let len = match &fields {
-            Fields::Json(entries) => entries.len(),
-            Fields::Template(_) => 0,
+            Fields::Json(entries) => Some(entries.len()),
+            Fields::Template(_) => Some(0),
+            // Counted only if needed: lent maps are new each time they are asked for.
+            _ => None,
         };
         let mut access = MapMembers {
             fields,
@@ -219,10 +269,19 @@ impl<'de> Filled<'de> {
             pending: None,
         };
         let value = visitor.visit_map(&mut access)?;
-        match access.next()? {
-            None => Ok(value),
-            Some(_) => Err(de::Error::invalid_length(len, &"fewer elements in map")),
+        if access.next()?.is_none() {
+            return Ok(value);
         }
+        let len = match len {
+            Some(len) => len,
+            None => MapMembers {
+                fields: self.entries()?,
+                at: self,
+                pending: None,
+            }
+            .count()?,
+        };
+        Err(de::Error::invalid_length(len, &"fewer elements in map"))
     }
 
     /// Visits a sequence, refusing one the visitor left unfinished.
@@ -249,7 +308,15 @@ impl<'de> Filled<'de> {
 enum Fields<'de> {
     Template(Chosen<Entry>),
     Json(serde_json::map::Iter<'de>),
+    /// The lent metadata's keys from this index of [`METADATA_KEYS`] on.
+    Metadata(usize),
+    Labels(Labels<'de>),
+    Annotations(std::collections::btree_map::Iter<'de, String, String>),
 }
+
+/// The keys of lent metadata, in the order of its JSON map (annotations only when there are
+/// some).
+const METADATA_KEYS: [&str; 4] = ["annotations", "labels", "name", "namespace"];
 
 /// Where a sequence's items come from.
 enum Elements<'de> {
@@ -275,7 +342,38 @@ impl<'de> MapMembers<'de> {
             Fields::Json(entries) => entries
                 .next()
                 .map(|(key, value)| (key.as_str(), self.at.with(At::Json(value)))),
+            Fields::Metadata(index) => {
+                let lent = self.at.lent()?;
+                if *index == 0 && lent.metadata.annotations.is_empty() {
+                    *index = 1;
+                }
+                let at = match *index {
+                    0 => At::Annotations,
+                    1 => At::Labels,
+                    2 => At::Str(lent.name()),
+                    3 => At::Str(lent.namespace()),
+                    _ => return Ok(None),
+                };
+                let key = METADATA_KEYS[*index];
+                *index += 1;
+                Some((key, self.at.with(at)))
+            }
+            Fields::Labels(labels) => labels
+                .next()
+                .map(|(key, value)| (key, self.at.with(At::Str(value)))),
+            Fields::Annotations(annotations) => annotations
+                .next()
+                .map(|(key, value)| (key.as_str(), self.at.with(At::Str(value)))),
         })
+    }
+
+    /// How many entries are left.
+    fn count(mut self) -> Result<usize, Error> {
+        let mut count = 0;
+        while self.next()?.is_some() {
+            count += 1;
+        }
+        Ok(count)
     }
 }
 
@@ -331,69 +429,6 @@ impl<'de> SeqAccess<'de> for &mut SeqMembers<'de> {
             Some(element) => seed.deserialize(element).map(Some),
             None => Ok(None),
         }
-    }
-}
-
-/// A member of a template's map or sequence: how to step into a `{% if %}`.
-trait Member: Sized + 'static {
-    /// The condition and branches of an `{% if %}`, or `None` for a plain member.
-    fn condition(&'static self) -> Option<(&'static str, &'static [Self], &'static [Self])>;
-}
-
-impl Member for Entry {
-    fn condition(&'static self) -> Option<(&'static str, &'static [Self], &'static [Self])> {
-        match self {
-            Entry::IfPresent(name, then, otherwise) => Some((name, then, otherwise)),
-            Entry::Field(..) => None,
-        }
-    }
-}
-
-impl Member for Item {
-    fn condition(&'static self) -> Option<(&'static str, &'static [Self], &'static [Self])> {
-        match self {
-            Item::IfPresent(name, then, otherwise) => Some((name, then, otherwise)),
-            Item::Element(_) => None,
-        }
-    }
-}
-
-/// The members of a template's map or sequence in order, the chosen branch of each `{% if %}`
-/// in place of it: a stack of what is left of each enclosing member list.
-struct Chosen<M: 'static> {
-    stack: [&'static [M]; DEPTH],
-    depth: usize,
-}
-
-impl<M: Member> Chosen<M> {
-    fn new(members: &'static [M]) -> Self {
-        Self {
-            stack: [members, &[], &[], &[]],
-            depth: 1,
-        }
-    }
-
-    /// The next plain member, stepping into the branches that the conditions (read in the
-    /// context of `at`) choose.
-    fn next(&mut self, at: Filled<'_>) -> Result<Option<&'static M>, Error> {
-        while self.depth > 0 {
-            let top = &mut self.stack[self.depth - 1];
-            let Some((member, rest)) = top.split_first() else {
-                self.depth -= 1;
-                continue;
-            };
-            *top = rest;
-            let Some((name, then, otherwise)) = member.condition() else {
-                return Ok(Some(member));
-            };
-            let branch = if at.present(name)? { then } else { otherwise };
-            if self.depth == DEPTH {
-                return Err(de::Error::custom("{% if %} blocks nest too deep"));
-            }
-            self.stack[self.depth] = branch;
-            self.depth += 1;
-        }
-        Ok(None)
     }
 }
 

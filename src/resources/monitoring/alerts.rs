@@ -40,16 +40,8 @@ pub struct Scope {
 
 impl Scope {
     pub fn new(common: &Common, rendered: &[Planned]) -> Self {
-        let name_of = |p: &Planned| {
-            p.context["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        };
-        let component = |p: &Planned| {
-            p.context["metadata"]["labels"]["app.kubernetes.io/component"].as_str()
-                == Some(ca_bundle::COMPONENT)
-        };
+        let name_of = |p: &Planned| p.metadata.name.clone();
+        let component = |p: &Planned| p.metadata.component == ca_bundle::COMPONENT;
         let bundle = rendered.iter().find_map(|p| match p.kind {
             Kind::ExternalSecret if component(p) => {
                 Some((BundleMechanism::ExternalSecrets, name_of(p)))

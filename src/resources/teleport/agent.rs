@@ -46,7 +46,7 @@ pub(super) fn plan(common: &Common) -> Vec<Planned> {
     let teleport = &values.teleport;
     let name = agent_service_account(values);
     let ca_file = "/etc/teleport-server-ca/ca.crt";
-    let databases: Vec<Json> = endpoints(values)
+    let databases: Vec<Json> = endpoints(common)
         .iter()
         .map(|endpoint| {
             let mut database = json!({

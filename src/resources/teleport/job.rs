@@ -20,7 +20,7 @@ pub(super) fn plan(common: &Common) -> Vec<Planned> {
     let register = super::token::register_service_account(values);
     let deregister = format!("{}-teleport-deregister", values.name);
     let proxy = teleport.proxy_address.clone().unwrap_or_default();
-    let endpoints = endpoints(values);
+    let endpoints = endpoints(common);
     let generated_ca = render_time_ca(values).is_none();
 
     // One JSON document per database (JSON is YAML; each file is one `tctl create` call). The CA

@@ -59,15 +59,16 @@ pub struct Endpoint {
 }
 
 /// rw always; ro only when there are replicas to read from.
-pub fn endpoints(values: &Values) -> Vec<Endpoint> {
+pub fn endpoints(common: &Common) -> Vec<Endpoint> {
+    let values = common.values;
+    let names = &common.names;
     let prefix = values.teleport_database_prefix();
-    let names = crate::naming::Names::new(&values.name);
     let endpoint = |service_kind: &'static str,
                     service: &str,
                     sql_type: &'static str,
                     access: &str| Endpoint {
         service_kind,
-        name: format!("{prefix}-{service_kind}"),
+        name: endpoint_name(&prefix, service_kind),
         uri: format!("{service}.{}.svc:5432", values.namespace),
         sql_type,
         description: format!(
@@ -79,10 +80,18 @@ pub fn endpoints(values: &Values) -> Vec<Endpoint> {
             .map(|auto| auto.admin_user.clone()),
     };
     let mut list = vec![endpoint("rw", &names.rw_service, "primary", "read-write")];
-    if values.postgres.instances > 1 {
+    if has_read_only_endpoint(values) {
         list.push(endpoint("ro", &names.ro_service, "standby", "read-only"));
     }
     list
+}
+
+fn endpoint_name(prefix: &str, service_kind: &str) -> String {
+    [prefix, "-", service_kind].concat()
+}
+
+fn has_read_only_endpoint(values: &Values) -> bool {
+    values.postgres.instances > 1
 }
 
 /// Labels shared by every endpoint of this cluster: what the role and agents select on. No
@@ -160,7 +169,13 @@ pub fn databases_awaiting_ca(values: &Values) -> Vec<String> {
     if values.teleport.registration != Registration::Operator || render_time_ca(values).is_some() {
         return Vec::new();
     }
-    endpoints(values).into_iter().map(|e| e.name).collect()
+    // The names of `endpoints`, without building the rest of them.
+    let prefix = values.teleport_database_prefix();
+    let mut names = vec![endpoint_name(&prefix, "rw")];
+    if has_read_only_endpoint(values) {
+        names.push(endpoint_name(&prefix, "ro"));
+    }
+    names
 }
 
 /// A `kind: db` v3 document for `tctl create`.
@@ -188,9 +203,8 @@ pub fn plan(common: &Common) -> Vec<Planned> {
     planned
 }
 
-fn in_operator_namespace(common: &Common, mut planned: Planned) -> Planned {
-    planned.context["metadata"]["namespace"] = json!(common.values.teleport.operator.namespace);
-    planned
+fn in_operator_namespace(common: &Common, planned: Planned) -> Planned {
+    planned.in_namespace(&common.values.teleport.operator.namespace)
 }
 
 /// Where the joining container reads the projected ServiceAccount token.

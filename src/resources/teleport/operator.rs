@@ -17,7 +17,7 @@ pub(super) fn plan(common: &Common) -> Vec<Planned> {
         Some(ca) => json!({"mode": "verify-full", "ca_cert": ca}),
         None => json!({"mode": "verify-full"}),
     };
-    let mut planned: Vec<Planned> = endpoints(values)
+    let mut planned: Vec<Planned> = endpoints(common)
         .iter()
         .map(|endpoint| {
             let mut object = common

@@ -54,11 +54,10 @@ fn owner(f: &mut Findings, values: &Values, path: &str, name: &str) {
     }
 }
 
-pub(super) fn check(values: &Values, f: &mut Findings) {
-    let names = Names::new(&values.name);
+pub(super) fn check(values: &Values, names: &Names, f: &mut Findings) {
     for (i, db) in values.databases.iter().enumerate() {
         let at = format!("databases[{i}]");
-        name(f, values, &names, &at, i, db);
+        name(f, values, names, &at, i, db);
         owner(f, values, &format!("{at}.owner"), &db.owner);
         locales(f, values, &at, db);
         schemas(f, values, &at, db);

@@ -42,6 +42,7 @@ pub use syntax::{go_duration_seconds, is_placeholder, prometheus_duration_second
 
 use super::layers::{lookup, origin_of};
 use super::{KeyPath, Problem, Segment, Values};
+use crate::naming::Names;
 use crate::yaml::Tree;
 
 pub(super) fn schema_json() -> &'static Json {
@@ -365,16 +366,18 @@ pub(super) fn domain(values: &Values, tree: &Tree) -> (Vec<Problem>, Vec<Problem
         errors: Vec::new(),
         warnings: Vec::new(),
     };
-    names::check(values, &mut f);
+    // Derived once: three rules read them.
+    let names = Names::new(&values.name);
+    names::check(values, &names, &mut f);
     postgres::check(values, &mut f);
     scheduling::check(values, &mut f);
-    services::check(values, &mut f);
+    services::check(values, &names, &mut f);
     metadata::check(values, &mut f);
     updates::check(values, &mut f);
     updates::check_libraries_and_maps(values, &mut f);
     parameters::check(values, &mut f);
     roles::check(values, &mut f);
-    databases::check(values, &mut f);
+    databases::check(values, &names, &mut f);
     tls::check(values, &mut f);
     client_ca_bundle::check(values, &mut f);
     secrets::check(values, &mut f);

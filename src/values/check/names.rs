@@ -8,8 +8,7 @@ use super::syntax::{is_label_key, is_label_value};
 use crate::naming::{self, Names};
 use crate::values::Values;
 
-pub(super) fn check(values: &Values, f: &mut Findings) {
-    let names = Names::new(&values.name);
+pub(super) fn check(values: &Values, names: &Names, f: &mut Findings) {
     if naming::is_dns_label(&values.name)
         && !values.name.starts_with(|c: char| c.is_ascii_alphabetic())
     {

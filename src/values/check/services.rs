@@ -20,7 +20,7 @@ use super::syntax::is_object_name;
 use crate::naming::{Names, is_dns_label};
 use crate::values::{DefaultService, Registration, Values};
 
-pub(super) fn check(values: &Values, f: &mut Findings) {
+pub(super) fn check(values: &Values, names: &Names, f: &mut Findings) {
     let pg = &values.postgres;
     if let Some(catalog) = &pg.image_catalog_ref {
         if pg.image.is_some() {
@@ -62,7 +62,6 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
             );
         }
     }
-    let names = Names::new(&values.name);
     // CloudNativePG's own (`GetServiceReadWriteName`, ...ReadOnly..., ...Read..., ...Any...).
     let any = format!("{}-any", values.name);
     let reserved = [&names.rw_service, &names.ro_service, &names.r_service, &any];
