@@ -195,33 +195,10 @@ fn sync_workload(common: &Common) -> Vec<Planned> {
             &format!("Deployment {workload} (clientCaBundle.mechanism: syncWorkload)"),
         );
 
-    let env = json!([
-        {"name": "NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
-        {"name": "CLUSTER_CA_SECRET", "value": certs::client_ca_secret(names)},
-        {"name": "CLUSTER_CA_KEY", "value": CLUSTER_CA_KEY},
-        {"name": "TELEPORT_CA_SECRET", "value": teleport_secret},
-        {"name": "TELEPORT_CA_KEY", "value": teleport_key},
-        {"name": "TARGET_SECRET", "value": bundle_secret(names)},
-        {"name": "POOLERS", "value": common.poolers().into_iter().map(|(_, name)| name).collect::<Vec<_>>().join(" ")},
-        {"name": "HOME", "value": "/tmp"},
-        {"name": "TMPDIR", "value": "/tmp"},
-        // Each kubectl is a Go program: a soft heap limit keeps four of them inside the
-        // container's memory limit.
-        {"name": "GOMEMLIMIT", "value": "64MiB"},
-    ]);
+    let poolers: Vec<&str> = common.poolers().into_iter().map(|(_, name)| name).collect();
     let awaiting = databases_awaiting_ca(common.values);
-    let mut env = env;
-    if !awaiting.is_empty() {
-        let teleport = json!([
-            {"name": "SERVER_CA_SECRET", "value": certs::server_ca_secret(common)},
-            {"name": "SERVER_CA_KEY", "value": "ca.crt"},
-            {"name": "TELEPORT_NAMESPACE", "value": common.values.teleport.operator.namespace},
-            {"name": "TELEPORT_DATABASES", "value": awaiting.join(" ")},
-        ]);
-        if let (Some(env), Json::Array(extra)) = (env.as_array_mut(), teleport) {
-            env.extend(extra);
-        }
-    }
+    // The Teleport databases the workload writes the server CA into, if any.
+    let teleport_databases = (!awaiting.is_empty()).then(|| awaiting.join(" "));
     let labels = common.labels(COMPONENT);
     let selector = json!({
         "app.kubernetes.io/name": labels["app.kubernetes.io/name"],
@@ -250,7 +227,15 @@ fn sync_workload(common: &Common) -> Vec<Planned> {
                 "script_hash": format!("{SYNC_SCRIPT_HASH:016x}"),
                 "service_account": workload,
                 "image": sync.image,
-                "env": env,
+                "cluster_ca_secret": certs::client_ca_secret(names),
+                "cluster_ca_key": CLUSTER_CA_KEY,
+                "teleport_ca_secret": teleport_secret,
+                "teleport_ca_key": teleport_key,
+                "target_secret": bundle_secret(names),
+                "poolers": poolers.join(" "),
+                "teleport_databases": teleport_databases,
+                "server_ca_secret": teleport_databases.as_ref().map(|_| certs::server_ca_secret(common)),
+                "teleport_namespace": common.values.teleport.operator.namespace,
                 "resources": {
                     "requests": {"cpu": resources.cpu, "memory": resources.memory},
                     "limits": {"memory": resources.memory_limit},
