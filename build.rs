@@ -49,6 +49,10 @@ fn code_layout() {
         println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={order}");
         println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
     }
+    if release && lld && env::var_os("CNPGTP_PIE").is_none() {
+        println!("cargo:rustc-link-arg-bins=-no-pie");
+    }
+    println!("cargo:rerun-if-env-changed=CNPGTP_PIE");
     // scripts/symbol-order.py reads the link map to name the functions a run executes.
     if let Ok(map) = env::var("CNPGTP_LINK_MAP") {
         println!("cargo:rustc-link-arg-bins=-Wl,-Map={map}");

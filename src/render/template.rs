@@ -18,6 +18,7 @@ use crate::plan::Lent;
 
 mod chosen;
 mod fill;
+mod variant;
 
 pub use fill::Filled;
 

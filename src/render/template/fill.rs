@@ -8,12 +8,11 @@
 //! instance in the binary, not one per deserializer (a second one for `&Value` added 4 MB of
 //! code, and the pages a render touches with it).
 
-use serde::de::{
-    self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor,
-};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Error, Map, Value as Json};
 
 use super::chosen::Chosen;
+use super::variant::Variant;
 use super::{Entry, Item, Node, Undefined};
 use crate::plan::{Labels, Lent};
 
@@ -429,48 +428,5 @@ impl<'de> SeqAccess<'de> for &mut SeqMembers<'de> {
             Some(element) => seed.deserialize(element).map(Some),
             None => Ok(None),
         }
-    }
-}
-
-/// An enum written as a map with one entry: `{"variant": value}`.
-struct Variant<'de> {
-    variant: &'de str,
-    value: Filled<'de>,
-}
-
-impl<'de> EnumAccess<'de> for Variant<'de> {
-    type Error = Error;
-    type Variant = Filled<'de>;
-
-    fn variant_seed<S: DeserializeSeed<'de>>(
-        self,
-        seed: S,
-    ) -> Result<(S::Value, Filled<'de>), Error> {
-        let key = de::value::BorrowedStrDeserializer::<Error>::new(self.variant);
-        Ok((seed.deserialize(key)?, self.value))
-    }
-}
-
-impl<'de> VariantAccess<'de> for Filled<'de> {
-    type Error = Error;
-
-    fn unit_variant(self) -> Result<(), Error> {
-        de::Deserialize::deserialize(self)
-    }
-
-    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, Error> {
-        seed.deserialize(self)
-    }
-
-    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_seq(visitor)
-    }
-
-    fn struct_variant<V: Visitor<'de>>(
-        self,
-        _fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, Error> {
-        self.deserialize_map(visitor)
     }
 }
