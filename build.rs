@@ -49,6 +49,9 @@ fn code_layout() {
         println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={order}");
         println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
     }
+    // A position-dependent executable: the loader has none of the 25,000 relocations of a PIE to
+    // apply at every start, a sixth of a render's time (BENCHMARKS.md, round 7). The image loses
+    // ASLR, as Go's helm and kubectl do; CNPGTP_PIE=1 keeps PIE where policy requires it.
     if release && lld && env::var_os("CNPGTP_PIE").is_none() {
         println!("cargo:rustc-link-arg-bins=-no-pie");
     }

@@ -72,7 +72,8 @@ impl<'a> Lent<'a> {
         self.metadata.annotations.iter()
     }
 
-    /// The metadata as JSON, for what works on JSON documents (patches, tests).
+    /// The metadata as JSON: what the deserializer visits lent metadata as (tests compare the
+    /// two; a render never builds it).
     pub fn to_json(&self) -> Json {
         let text = |pairs: &mut dyn Iterator<Item = (&str, &str)>| {
             Json::Object(

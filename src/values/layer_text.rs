@@ -16,10 +16,10 @@ pub(super) struct LayerText {
 }
 
 impl LayerText {
+    /// Every string and key of a layer (`any_text` told never to stop, so it visits all).
     pub fn add(&mut self, layer: &Tree) {
         layer.any_text(&mut |text: &str| {
-            self.unprintable |= unprintable::holds_unprintable(text);
-            self.less_than |= text.contains('<');
+            self.note(text);
             false
         });
     }
@@ -29,10 +29,14 @@ impl LayerText {
         self.add(value);
         for segment in &path.0 {
             if let Segment::Key(key) = segment {
-                self.unprintable |= unprintable::holds_unprintable(key);
-                self.less_than |= key.contains('<');
+                self.note(key);
             }
         }
+    }
+
+    fn note(&mut self, text: &str) {
+        self.unprintable |= unprintable::holds_unprintable(text);
+        self.less_than |= text.contains('<');
     }
 }
 

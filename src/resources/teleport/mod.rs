@@ -79,19 +79,26 @@ pub fn endpoints(common: &Common) -> Vec<Endpoint> {
             .filter(|_| service_kind == "rw")
             .map(|auto| auto.admin_user.clone()),
     };
-    let mut list = vec![endpoint("rw", &names.rw_service, "primary", "read-write")];
-    if has_read_only_endpoint(values) {
-        list.push(endpoint("ro", &names.ro_service, "standby", "read-only"));
+    service_kinds(values)
+        .iter()
+        .map(|&kind| match kind {
+            "rw" => endpoint(kind, &names.rw_service, "primary", "read-write"),
+            _ => endpoint(kind, &names.ro_service, "standby", "read-only"),
+        })
+        .collect()
+}
+
+/// The endpoints there are, by service kind: `rw` always, `ro` only with replicas to read from.
+fn service_kinds(values: &Values) -> &'static [&'static str] {
+    if values.postgres.instances > 1 {
+        &["rw", "ro"]
+    } else {
+        &["rw"]
     }
-    list
 }
 
 fn endpoint_name(prefix: &str, service_kind: &str) -> String {
     [prefix, "-", service_kind].concat()
-}
-
-fn has_read_only_endpoint(values: &Values) -> bool {
-    values.postgres.instances > 1
 }
 
 /// Labels shared by every endpoint of this cluster: what the role and agents select on. No
@@ -171,11 +178,10 @@ pub fn databases_awaiting_ca(values: &Values) -> Vec<String> {
     }
     // The names of `endpoints`, without building the rest of them.
     let prefix = values.teleport_database_prefix();
-    let mut names = vec![endpoint_name(&prefix, "rw")];
-    if has_read_only_endpoint(values) {
-        names.push(endpoint_name(&prefix, "ro"));
-    }
-    names
+    service_kinds(values)
+        .iter()
+        .map(|kind| endpoint_name(&prefix, kind))
+        .collect()
 }
 
 /// A `kind: db` v3 document for `tctl create`.

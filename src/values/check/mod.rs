@@ -366,7 +366,7 @@ pub(super) fn domain(values: &Values, tree: &Tree) -> (Vec<Problem>, Vec<Problem
         errors: Vec::new(),
         warnings: Vec::new(),
     };
-    // Derived once: three rules read them.
+    // Derived once: four rules read them.
     let names = Names::new(&values.name);
     names::check(values, &names, &mut f);
     postgres::check(values, &mut f);
@@ -388,7 +388,7 @@ pub(super) fn domain(values: &Values, tree: &Tree) -> (Vec<Problem>, Vec<Problem
     backup::check(values, &mut f);
     recovery::check(values, &mut f);
     patches::check(values, &mut f);
-    monitoring::check(values, &mut f);
+    monitoring::check(values, &names, &mut f);
     network::check(values, &mut f);
     for list in [&mut f.errors, &mut f.warnings] {
         list.sort_by_key(|p| {

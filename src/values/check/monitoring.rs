@@ -48,9 +48,9 @@ fn is_prometheus_name(text: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-pub(super) fn check(values: &Values, f: &mut Findings) {
+pub(super) fn check(values: &Values, names: &Names, f: &mut Findings) {
     let m = &values.monitoring;
-    custom_queries(values, f);
+    custom_queries(values, names, f);
     let fix = "use a label such as `release: monitoring`";
     labels(f, "monitoring.labels", &m.labels, fix);
     labels(f, "monitoring.dashboard.labels", &m.dashboard.labels, fix);
@@ -67,7 +67,7 @@ pub(super) fn check(values: &Values, f: &mut Findings) {
     alerts(values, f);
 }
 
-fn custom_queries(values: &Values, f: &mut Findings) {
+fn custom_queries(values: &Values, names: &Names, f: &mut Findings) {
     let m = &values.monitoring;
     for (name, query) in &m.custom_queries {
         let at = format!("monitoring.customQueries.{name}");
@@ -133,7 +133,7 @@ fn custom_queries(values: &Values, f: &mut Findings) {
                 "not a ConfigMap name (a DNS subdomain)",
                 "use the name of the ConfigMap in the cluster's namespace",
             );
-        } else if config_map.name == Names::new(&values.name).monitoring_queries {
+        } else if config_map.name == names.monitoring_queries {
             f.error(
                 &format!("{at}.name"),
                 "this is the ConfigMap cnpgtp renders from monitoring.customQueries",
